@@ -1,0 +1,366 @@
+"""Data for colour splash: the colour/gray compositing, A|B pairs, the training pipeline and dataset tools.
+
+    python data.py combine BEFORE_DIR AFTER_DIR OUT_DIR   # photos + hand edits with matching names -> A|B JPEGs
+    python data.py masks PHOTOS_DIR MASKS_DIR OUT_DIR     # photos + rough masks (white = keep colour) -> A|B JPEGs
+    python data.py split DIR --test 0.2                   # move a reproducible fraction of DIR into DIR/test
+
+In memory an image is RGB float32 in [0, 1] (shape H x W x 3); the network sees it scaled to [-1, 1].
+"""
+import argparse
+import os
+import random
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+SPLITS = ("train", "val", "test")
+MIN_SIDE = 16  # Pixels: a half smaller than this is not a photo worth learning from.
+JITTER = 1.12  # The paper's jitter: resize to about 1.12x the training size, then crop back.
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights OpenCV's RGB2GRAY uses.
+
+
+class BadImage(ValueError):
+    """A file that cannot be used; the message says why."""
+
+
+# ----------------------------------------------------------------------------------------------- compositing
+
+
+def luminance(image):
+    """Gray (H x W x 1) of an RGB image; works on NumPy arrays, tensors and Keras symbolic tensors alike."""
+    return image[..., 0:1] * LUMA[0] + image[..., 1:2] * LUMA[1] + image[..., 2:3] * LUMA[2]
+
+
+def splash(image, mask):
+    """Keep the colour of `image` where `mask` is 1 and turn it to its own gray where `mask` is 0.
+
+    `mask` has shape H x W x 1 (or broadcasts to it); fractions blend linearly. Written so that mask 1 gives the
+    pixel exactly and mask 0 gives the gray exactly, and with plain arithmetic so that the model's mask head,
+    the dataset tools and predict.py use this one function on NumPy arrays and on tensors.
+    """
+    return image * mask + luminance(image) * (1 - mask)
+
+
+# --------------------------------------------------------------------------------------------------- files
+
+
+def list_images(folder):
+    """All image files below `folder` (recursively), sorted, skipping hidden files and our temporary files."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*")
+                  if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith("."))
+
+
+def read_image(path):
+    """Read any common image file as (rgb, alpha, depth): rgb float32 in [0, 1] (H x W x 3), alpha float32 or
+    None, and the file's bits per channel (8 or 16; 32 for float files).
+
+    JPEG EXIF orientation is applied; gray, RGBA, 16-bit and CMYK files are converted. Raises BadImage.
+    """
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # Unlike cv2.imread, this reads any (unicode) path.
+    except OSError as error:
+        raise BadImage(f"cannot read: {error.strerror or error}") from None
+    if data.size == 0:
+        raise BadImage("empty file (0 bytes)")
+    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
+    if is_jpeg and b"\xff\xd9" not in data[-4096:].tobytes():
+        raise BadImage("truncated JPEG (no end-of-image marker)")
+    # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; JPEGs have no alpha, so they are
+    # decoded with flags that apply the orientation (and convert gray and CMYK to colour).
+    flags = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH if is_jpeg else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(data, flags)
+    if image is None:
+        raise BadImage("not an image OpenCV can decode")
+    depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}.get(image.dtype)
+    if image.dtype == np.uint8:
+        image = image.astype(np.float32) / 255
+    elif image.dtype == np.uint16:
+        image = image.astype(np.float32) / 65535
+    elif image.dtype == np.float32:
+        image = np.clip(image, 0, 1)
+    else:
+        raise BadImage(f"unsupported pixel type {image.dtype}")
+    if image.ndim == 2:
+        image = image[..., None]
+    channels = image.shape[2]
+    alpha = image[..., 3].copy() if channels == 4 else None
+    if channels in (1, 2):  # Gray, or gray + alpha.
+        alpha = image[..., 1].copy() if channels == 2 else None
+        rgb = np.repeat(image[..., :1], 3, axis=2)
+    else:
+        rgb = image[..., 2::-1]  # BGR(A) -> RGB.
+    return np.ascontiguousarray(rgb, dtype=np.float32), alpha, depth
+
+
+def to_uint(image, depth=8):
+    """Float image in [0, 1] to uint8 (depth 8) or uint16 (depth 16), rounded."""
+    top, dtype = (255, np.uint8) if depth == 8 else (65535, np.uint16)
+    return (np.clip(image, 0, 1) * top + 0.5).astype(dtype)
+
+
+def encode_image(rgb, suffix, alpha=None, depth=8, quality=95):
+    """Encode an RGB float image (and optional alpha) as bytes of the format given by `suffix`."""
+    suffix = suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        depth, alpha = 8, None  # JPEG has neither.
+    bgr = rgb[..., ::-1]
+    if alpha is not None:
+        bgr = np.concatenate([bgr, alpha[..., None]], axis=2)
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if suffix in (".jpg", ".jpeg") else []
+    ok, buffer = cv2.imencode(suffix, to_uint(bgr, depth), params)
+    if not ok:
+        raise BadImage(f"OpenCV cannot write {suffix} files")
+    return buffer.tobytes()
+
+
+def write_atomic(path, data):
+    """Write bytes to `path` through a temporary file in the same folder and a rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path, rgb, alpha=None, depth=8, quality=95):
+    write_atomic(path, encode_image(rgb, Path(path).suffix, alpha, depth, quality))
+
+
+def resize(image, width, height):
+    """Resize with area averaging when shrinking and bicubic when enlarging (the one resizing rule)."""
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
+    shrinking = width * height < image.shape[0] * image.shape[1]
+    out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    return np.clip(out, 0, 1) if out.ndim == image.ndim else np.clip(out, 0, 1)[..., None]
+
+
+# --------------------------------------------------------------------------------------------------- pairs
+
+
+def split_pair(image):
+    """An A|B image -> (A, B), the left and right halves. Raises BadImage for an odd width or a tiny image."""
+    height, width = image.shape[:2]
+    if width % 2:
+        raise BadImage(f"odd width {width}: an A|B pair has two halves of equal width")
+    if height < MIN_SIDE or width // 2 < MIN_SIDE:
+        raise BadImage(f"too small ({width}x{height}); each half must be at least {MIN_SIDE}x{MIN_SIDE}")
+    return image[:, : width // 2], image[:, width // 2:]
+
+
+def join_pair(a, b):
+    return np.concatenate([a, b], axis=1)
+
+
+def prepare_input(a, input_mode):
+    """What the network sees of a photo: the photo itself (`color`) or its 3-channel gray (`gray`)."""
+    if input_mode == "gray":
+        return np.repeat(luminance(a), 3, axis=-1)
+    if input_mode != "color":
+        raise ValueError(f"input mode must be 'color' or 'gray', not {input_mode!r}")
+    return a
+
+
+def find_split_dirs(folder):
+    """{split name: folder} for DIR/train, DIR/val, DIR/test; a folder with none of them is its own 'train'."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    found = {name: folder / name for name in SPLITS if (folder / name).is_dir()}
+    return found or {"train": folder}
+
+
+def load_pairs(folder, size, direction="AtoB", input_mode="color", log=print):
+    """Decode every A|B file below `folder` into uint8 arrays (N x S x S x 3) at the jitter size S.
+
+    Returns (inputs, targets, paths). Bad files are skipped with one line each and a count at the end.
+    Decoding runs in threads (OpenCV releases the GIL), so both cores are busy.
+    """
+    paths = list_images(folder)
+    side = jitter_size(size)
+
+    def load(path):
+        a, b = split_pair(read_image(path)[0])
+        if direction == "BtoA":
+            a, b = b, a
+        elif direction != "AtoB":
+            raise ValueError(f"direction must be 'AtoB' or 'BtoA', not {direction!r}")
+        return to_uint(resize(prepare_input(a, input_mode), side, side)), to_uint(resize(b, side, side))
+
+    inputs, targets, good = [], [], []
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for path, future in zip(paths, [pool.submit(load, p) for p in paths]):
+            try:
+                a, b = future.result()
+            except BadImage as error:
+                log(f"skipped {path}: {error}")
+                continue
+            inputs.append(a)
+            targets.append(b)
+            good.append(path)
+    if len(good) < len(paths):
+        log(f"{folder}: {len(paths) - len(good)} of {len(paths)} files skipped")
+    if not good:
+        raise ValueError(f"no usable A|B image in {folder}")
+    return np.stack(inputs), np.stack(targets), good
+
+
+def jitter_size(size):
+    return int(round(size * JITTER)) if size >= 32 else size + 4
+
+
+def random_jitter(a, b, size, seed=None):
+    """The paper's jitter on one (A, B) pair of tensors (S x S x 3): one random crop to `size` and one random
+    mirror, identical for A and B because they are stacked and cropped as one."""
+    import tensorflow as tf
+
+    stacked = tf.concat([a, b], axis=-1)
+    stacked = tf.image.random_crop(stacked, [size, size, stacked.shape[-1]], seed=seed)
+    stacked = tf.image.random_flip_left_right(stacked, seed=seed)
+    return stacked[..., :3], stacked[..., 3:]
+
+
+def to_unit_range(image):
+    """uint8 [0, 255] or float [0, 1] -> float32 [-1, 1], what the network sees."""
+    import tensorflow as tf
+
+    if image.dtype == tf.uint8:
+        image = tf.cast(image, tf.float32) / 255
+    return image * 2 - 1
+
+
+def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None):
+    """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], batch, prefetch."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if shuffle:
+        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.map(lambda a, b: random_jitter(a, b, size), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.map(lambda a, b: (center_crop(a, size), center_crop(b, size)))
+    dataset = dataset.map(lambda a, b: (to_unit_range(a), to_unit_range(b)), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size, drop_remainder=shuffle and len(inputs) >= batch_size).prefetch(
+        tf.data.AUTOTUNE)
+
+
+def center_crop(image, size):
+    top = (image.shape[0] - size) // 2
+    left = (image.shape[1] - size) // 2
+    return image[top:top + size, left:left + size]
+
+
+# ----------------------------------------------------------------------------------------------- the tools
+
+
+def paired_files(before_dir, after_dir):
+    """Match files of two folders by stem. Returns (pairs, names only in before, names only in after)."""
+    before = {p.stem: p for p in list_images(before_dir)}
+    after = {p.stem: p for p in list_images(after_dir)}
+    pairs = [(before[stem], after[stem]) for stem in sorted(before.keys() & after.keys())]
+    return pairs, sorted(before.keys() - after.keys()), sorted(after.keys() - before.keys())
+
+
+def _make_pairs(before_dir, after_dir, out_dir, make_b, what, log=print):
+    """Shared loop of `combine` and `masks`: pair by stem, build B, write A|B JPEGs, report what failed."""
+    pairs, only_before, only_after = paired_files(before_dir, after_dir)
+    for stem in only_before:
+        log(f"unmatched: {stem} has no {what} in {after_dir}")
+    for stem in only_after:
+        log(f"unmatched: {stem} has no photo in {before_dir}")
+    written = failed = 0
+    for photo_path, other_path in pairs:
+        try:
+            a = read_image(photo_path)[0]
+            b = make_b(a, other_path)
+            write_image(Path(out_dir) / f"{photo_path.stem}.jpg", join_pair(a, b))
+            written += 1
+        except BadImage as error:
+            log(f"skipped {photo_path.stem}: {error}")
+            failed += 1
+    log(f"wrote {written} A|B pairs to {out_dir}; {failed} failed; "
+        f"{len(only_before) + len(only_after)} names unmatched")
+    if not written:
+        raise ValueError(f"no pair could be made from {before_dir} and {after_dir}")
+    return written
+
+
+def combine(before_dir, after_dir, out_dir, log=print):
+    """Photos + their hand-edited versions (same stems) -> A|B JPEGs; B is resized to A's size if needed."""
+    def make_b(a, path):
+        b = read_image(path)[0]
+        return resize(b, a.shape[1], a.shape[0])
+    return _make_pairs(before_dir, after_dir, out_dir, make_b, "edited version", log)
+
+
+def masks(photos_dir, masks_dir, out_dir, log=print):
+    """Photos + masks (white = keep colour, black = gray, same stems) -> A|B JPEGs with B = splash(A, mask)."""
+    def make_b(a, path):
+        mask = luminance(read_image(path)[0])
+        return splash(a, resize(mask, a.shape[1], a.shape[0]).reshape(a.shape[0], a.shape[1], 1))
+    return _make_pairs(photos_dir, masks_dir, out_dir, make_b, "mask", log)
+
+
+def split(folder, test=0.2, seed=0, log=print):
+    """Move a reproducible fraction of the images directly in `folder` into folder/test, the rest into
+    folder/train. Whole files move (by rename), so no photo is in both splits; nothing is overwritten."""
+    if not 0 < test < 1:
+        raise ValueError(f"--test must be a fraction between 0 and 1, not {test}")
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if len(files) < 2:
+        raise ValueError(f"{folder} has {len(files)} image files directly inside; nothing to split")
+    random.Random(seed).shuffle(files)
+    count = min(len(files) - 1, max(1, round(len(files) * test)))
+    plan = [(p, folder / ("test" if i < count else "train") / p.name) for i, p in enumerate(files)]
+    clashes = [str(target) for _, target in plan if target.exists()]
+    if clashes:
+        raise ValueError(f"refusing to overwrite {len(clashes)} files, e.g. {clashes[0]}")
+    for source, target in plan:
+        target.parent.mkdir(exist_ok=True)
+        os.rename(source, target)
+    log(f"moved {count} files to {folder / 'test'} and {len(files) - count} to {folder / 'train'}")
+    return count
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("combine", help="pair photos with hand-edited versions by file stem")
+    command.add_argument("before", help="folder of original photos (A)")
+    command.add_argument("after", help="folder of edited photos (B), same file stems")
+    command.add_argument("out", help="folder for the A|B JPEGs")
+    command = commands.add_parser("masks", help="make A|B pairs from photos and masks (white = keep colour)")
+    command.add_argument("photos", help="folder of photos")
+    command.add_argument("masks", help="folder of masks with the same file stems")
+    command.add_argument("out", help="folder for the A|B JPEGs")
+    command = commands.add_parser("split", help="move a reproducible fraction of a folder into test/")
+    command.add_argument("folder", help="folder of A|B images")
+    command.add_argument("--test", type=float, default=0.2, help="fraction that goes to test/ (default 0.2)")
+    command.add_argument("--seed", type=int, default=0, help="seed of the shuffle (default 0)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "combine":
+            combine(args.before, args.after, args.out)
+        elif args.command == "masks":
+            masks(args.photos, args.masks, args.out)
+        else:
+            split(args.folder, args.test, args.seed)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Rebuild the demo dataset: object cut-outs pasted on real photos, with exact targets.
+
+    python datasets/make_demo.py                              # rebuild datasets/demo from datasets/sources
+    python datasets/make_demo.py --import-from ../shared      # first copy (downsized) sources from shared/
+
+The style ("objects"): instruments and flowers keep their colour; everything else (the photo, animals, food,
+vehicles, sport and other objects, many of them red or bright) turns gray. Which pixels keep colour depends on
+what an object is, not on its colour, so a model must learn objects. B = splash(A, mask), where the mask is the
+pasted instruments' and flowers' alpha as seen in the final layout (a later paste hides an earlier one).
+
+Whole source photos are held out: the photos in TEST_PHOTOS never appear in train/. The same cut-outs appear in
+both splits (in new places, sizes and angles), so the test split measures new backgrounds and layouts.
+"""
+import argparse
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from data import read_image, resize, splash, write_image  # noqa: E402
+
+SIZE = 256  # Side of each half of the stored pairs.
+KEEP = ("instrument", "flower")  # Categories that keep their colour.
+TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
+               "opencv_aero3")
+LAYOUTS = {"train": 8, "test": 5}  # Layouts per source photo.
+PHOTO_MAX_SIDE = 512  # Sources are copied downsized to this.
+
+
+def import_sources(shared, sources):
+    """Copy the photos (downsized) and sprites from shared/ with their licence notes."""
+    for name in ("photos", "sprites"):
+        (sources / name).mkdir(parents=True, exist_ok=True)
+    for path in sorted((shared / "photos").glob("*.jpg")):
+        image = read_image(path)[0]
+        scale = min(1.0, PHOTO_MAX_SIDE / max(image.shape[:2]))
+        image = resize(image, round(image.shape[1] * scale), round(image.shape[0] * scale))
+        write_image(sources / "photos" / path.name, image, quality=90)
+    for path in sorted((shared / "sprites").glob("*.png")):
+        shutil.copy(path, sources / "sprites" / path.name)
+    shutil.copy(shared / "photos" / "LICENSES.md", sources / "photos" / "LICENSES.md")
+    shutil.copy(shared / "sprites" / "LICENSE.md", sources / "sprites" / "LICENSE.md")
+
+
+def load_sprites(folder):
+    """[(category, rgb, alpha)] from RGBA PNGs named <category>__<name>.png."""
+    sprites = []
+    for path in sorted(folder.glob("*.png")):
+        rgba = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
+        sprites.append((path.name.split("__")[0], rgba[..., 2::-1].copy(), rgba[..., 3].copy()))
+    return sprites
+
+
+def transform_sprite(rgb, alpha, longest, angle, mirror):
+    """Scale a sprite so its longest side is `longest` pixels, mirror it and rotate it (canvas grows to fit)."""
+    rgba = np.dstack([rgb * alpha[..., None], alpha])  # Premultiplied, so edges do not pick up black.
+    if mirror:
+        rgba = rgba[:, ::-1]
+    scale = longest / max(rgba.shape[:2])
+    height, width = rgba.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    out_w, out_h = int(np.ceil(height * sin + width * cos)), int(np.ceil(height * cos + width * sin))
+    matrix[0, 2] += out_w / 2 - width / 2
+    matrix[1, 2] += out_h / 2 - height / 2
+    rgba = np.clip(cv2.warpAffine(rgba, matrix, (out_w, out_h), flags=cv2.INTER_AREA), 0, 1)
+    alpha = rgba[..., 3:]
+    return np.where(alpha > 0, rgba[..., :3] / np.maximum(alpha, 1e-6), 0), alpha
+
+
+def make_layout(photo, sprites, rng):
+    """One A|B pair: a random square crop of the photo with 2 to 4 cut-outs pasted on it."""
+    height, width = photo.shape[:2]
+    side = int(min(height, width) * rng.uniform(0.6, 1.0))
+    top, left = rng.randint(0, height - side), rng.randint(0, width - side)
+    a = resize(photo[top:top + side, left:left + side], SIZE, SIZE).copy()
+    mask = np.zeros((SIZE, SIZE, 1), np.float32)
+    keepers = [s for s in sprites if s[0] in KEEP]
+    others = [s for s in sprites if s[0] not in KEEP]
+    for _ in range(rng.randint(2, 4)):
+        category, rgb, alpha = rng.choice(keepers if rng.random() < 0.45 else others)
+        rgb, alpha = transform_sprite(rgb, alpha, rng.randint(56, 110), rng.uniform(-25, 25), rng.random() < 0.5)
+        h, w = alpha.shape[:2]
+        y, x = rng.randint(0, SIZE - h), rng.randint(0, SIZE - w)
+        region = (slice(y, y + h), slice(x, x + w))
+        a[region] = alpha * rgb + (1 - alpha) * a[region]
+        mask[region] = alpha * float(category in KEEP) + (1 - alpha) * mask[region]
+    return a, splash(a, mask)
+
+
+def build(sources, out, seed=0):
+    sprites = load_sprites(sources / "sprites")
+    photos = sorted((sources / "photos").glob("*.jpg"))
+    missing = set(TEST_PHOTOS) - {p.stem for p in photos}
+    if missing:
+        raise SystemExit(f"test photos missing from {sources / 'photos'}: {sorted(missing)}")
+    if out.exists():
+        shutil.rmtree(out)
+    rng = random.Random(seed)
+    for path in photos:
+        split = "test" if path.stem in TEST_PHOTOS else "train"
+        photo = read_image(path)[0]
+        for index in range(LAYOUTS[split]):
+            a, b = make_layout(photo, sprites, rng)
+            write_image(out / split / f"{path.stem}_{index}.jpg", np.concatenate([a, b], axis=1), quality=85)
+    for split in LAYOUTS:
+        print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sources", type=Path, default=HERE / "sources", help="photos/ and sprites/ to use")
+    parser.add_argument("--out", type=Path, default=HERE / "demo", help="where the A|B pairs go (replaced)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the layouts")
+    parser.add_argument("--import-from", type=Path, help="first copy the sources from this shared/ folder")
+    args = parser.parse_args(argv)
+    if args.import_from:
+        import_sources(args.import_from, args.sources)
+    build(args.sources, args.out, args.seed)
+
+
+if __name__ == "__main__":
+    main()

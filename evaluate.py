@@ -1,0 +1,274 @@
+"""Score colour-splash outputs against hand-made targets: the study's table, plus measures that see colour.
+
+    python evaluate.py --data datasets/demo --model runs/latest     # run the model on every split's A halves
+    python evaluate.py --data datasets/demo --outputs out/          # score images already made (by file stem)
+    python evaluate.py --data datasets/demo --baseline identity     # what leaving the photo untouched scores
+    python evaluate.py --data datasets/demo --baseline gray         # what turning it all gray scores
+
+Prints per split n and mean +- standard deviation of each metric, and the pooled colour IoU; with --report DIR
+writes per_image.csv, summary.json and contact_sheet.png (input | target | output rows, worst first).
+
+Metrics are pure functions of two RGB images (float in [0, 1] or uint8). When sizes differ, both are resized
+(area averaging) to the smaller height and the smaller width of the two, so every metric is symmetric in size.
+"""
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from data import (BadImage, find_split_dirs, list_images, luminance, read_image, resize, split_pair, to_uint,
+                  write_atomic, write_image)
+
+CHROMA_THRESHOLD = 10.0  # Lab chroma above which a pixel has visible colour (JPEG noise in gray stays below 3).
+HUE_BINS = 36  # 10 degree bins of the Lab hue angle.
+METRICS = ("seed_similarity", "hue_similarity", "colour_iou", "chroma_error")
+
+
+# ---------------------------------------------------------------------------------------------------- metrics
+
+
+def as_float(image):
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255
+    return np.clip(image.astype(np.float32), 0, 1)
+
+
+def common_size(a, b):
+    """Both images as float RGB at (min height, min width): the resize rule of every metric."""
+    a, b = as_float(a), as_float(b)
+    height, width = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    return resize(a, width, height), resize(b, width, height)
+
+
+def lab(image):
+    return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)  # Float input: L in [0, 100], a and b in about [-128, 127].
+
+
+def chroma(image):
+    ab = lab(image)[..., 1:]
+    return np.hypot(ab[..., 0], ab[..., 1])
+
+
+def coloured(image):
+    """Boolean map of the pixels with visible colour (Lab chroma above CHROMA_THRESHOLD)."""
+    return chroma(image) > CHROMA_THRESHOLD
+
+
+def histogram_correlation(h1, h2):
+    """Pearson correlation of two histograms, clipped to [0, 1]; 1 for equal histograms (even flat ones)."""
+    h1, h2 = np.asarray(h1, np.float64), np.asarray(h2, np.float64)
+    if np.array_equal(h1, h2):
+        return 1.0
+    d1, d2 = h1 - h1.mean(), h2 - h2.mean()
+    denominator = np.sqrt(np.sum(d1 * d1) * np.sum(d2 * d2))
+    if denominator == 0:
+        return 0.0  # One histogram is flat and the other is not: no linear relation to speak of.
+    return float(np.clip(np.sum(d1 * d2) / denominator, 0, 1))
+
+
+def seed_similarity(target, output):
+    """The study's measure, in [0, 1]: correlation of the 256-bin histograms of the two grayscale images."""
+    a, b = common_size(target, output)
+    hists = [np.bincount(to_uint(cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)).ravel(), minlength=256) for x in (a, b)]
+    return histogram_correlation(*hists)
+
+
+def hue_similarity(target, output):
+    """In [0, 1]: correlation of the hue histograms (Lab hue angle, HUE_BINS bins) of the coloured pixels.
+    1 when neither image has a coloured pixel, 0 when only one has."""
+    a, b = common_size(target, output)
+    hists = []
+    for image in (a, b):
+        ab = lab(image)[..., 1:][coloured(image)]
+        angle = np.degrees(np.arctan2(ab[:, 1], ab[:, 0])) % 360
+        hists.append(np.bincount(np.minimum((angle / (360 / HUE_BINS)).astype(int), HUE_BINS - 1),
+                                 minlength=HUE_BINS))
+    empty = [h.sum() == 0 for h in hists]
+    if all(empty):
+        return 1.0
+    if any(empty):
+        return 0.0
+    return histogram_correlation(*hists)
+
+
+def colour_counts(target, output):
+    """(intersection, union) of the coloured pixels of the two images, for per-image and pooled IoU."""
+    a, b = common_size(target, output)
+    ca, cb = coloured(a), coloured(b)
+    return int(np.sum(ca & cb)), int(np.sum(ca | cb))
+
+
+def colour_iou(target, output):
+    """In [0, 1]: intersection over union of the pixels with visible colour; 1 when neither has any."""
+    intersection, union = colour_counts(target, output)
+    return 1.0 if union == 0 else intersection / union
+
+
+def chroma_error(target, output):
+    """Mean distance of the Lab (a, b) colour components, in [0, about 260]; 0 for equal colours."""
+    a, b = common_size(target, output)
+    diff = lab(a)[..., 1:] - lab(b)[..., 1:]
+    return float(np.mean(np.hypot(diff[..., 0], diff[..., 1])))
+
+
+def score(target, output):
+    """All metrics of one pair as a dict, with the IoU counts for pooling."""
+    intersection, union = colour_counts(target, output)
+    return {"seed_similarity": seed_similarity(target, output), "hue_similarity": hue_similarity(target, output),
+            "colour_iou": 1.0 if union == 0 else intersection / union, "chroma_error": chroma_error(target, output),
+            "intersection": intersection, "union": union}
+
+
+def summarize(rows):
+    """n, mean and standard deviation of each metric, and the pooled colour IoU, over a list of score dicts."""
+    summary = {"n": len(rows)}
+    for name in METRICS:
+        values = np.array([row[name] for row in rows], np.float64)
+        summary[name] = {"mean": float(values.mean()), "std": float(values.std())} if len(values) else None
+    union = sum(row["union"] for row in rows)
+    summary["pooled_colour_iou"] = 1.0 if union == 0 else sum(row["intersection"] for row in rows) / union
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------------- harness
+
+
+def identity(photos):
+    return photos
+
+
+def all_gray(photos):
+    return [np.repeat(luminance(p), 3, axis=2) for p in photos]
+
+
+def load_split(folder, direction="AtoB", log=print):
+    """[(stem, photo, target)] of the A|B files below `folder`; bad files are skipped with a message."""
+    items = []
+    for path in list_images(folder):
+        try:
+            a, b = split_pair(read_image(path)[0])
+        except BadImage as error:
+            log(f"skipped {path}: {error}")
+            continue
+        items.append((path.stem, *((b, a) if direction == "BtoA" else (a, b))))
+    return items
+
+
+def evaluate_split(items, produce, batch_size=8):
+    """Score `produce(stems, photos) -> outputs` on [(stem, photo, target)]; returns rows with the images."""
+    rows = []
+    for start in range(0, len(items), batch_size):
+        chunk = items[start:start + batch_size]
+        outputs = produce([stem for stem, _, _ in chunk], [photo for _, photo, _ in chunk])
+        for (stem, photo, target), output in zip(chunk, outputs):
+            rows.append({"stem": stem, **score(target, output), "images": (photo, target, output)})
+    return rows
+
+
+def outputs_reader(folder):
+    """A `produce` that looks up images already made in `folder` by stem (in the order of the photos)."""
+    by_stem = {p.stem: p for p in list_images(folder)}
+
+    def produce(stems, photos):
+        missing = [s for s in stems if s not in by_stem]
+        if missing:
+            raise ValueError(f"{len(missing)} outputs missing from {folder}, e.g. {missing[0]}")
+        return [read_image(by_stem[s])[0] for s in stems]
+    return produce
+
+
+def format_table(summaries):
+    """The study's table, extended: one row per split."""
+    width = max(8, *(len(name) + 1 for name in summaries))
+    lines = [f"{'split':<{width}}{'n':>5}  {'seed sim.':>13}  {'hue sim.':>13}  {'colour IoU':>13}  "
+             f"{'chroma err.':>13}  {'pooled IoU':>10}"]
+    for split, s in summaries.items():
+        cells = [f"{s[m]['mean']:6.3f}+-{s[m]['std']:5.3f}" if s[m] else f"{'-':>13}" for m in METRICS]
+        lines.append(f"{split:<{width}}{s['n']:>5}  " + "  ".join(cells) + f"  {s['pooled_colour_iou']:>10.3f}")
+    return "\n".join(lines)
+
+
+def contact_sheet(rows, path, limit=24, side=160):
+    """input | target | output rows, worst colour IoU first."""
+    worst = sorted(rows, key=lambda r: r["colour_iou"])[:limit]
+    lines = []
+    for row in worst:
+        tiles = [resize(as_float(x), side, side) for x in row["images"]]
+        lines.append(np.concatenate(tiles, axis=1))
+    if lines:
+        write_image(path, np.concatenate(lines, axis=0))
+
+
+def write_report(report, results, summaries):
+    report = Path(report)
+    report.mkdir(parents=True, exist_ok=True)
+    fields = ["split", "stem", *METRICS, "intersection", "union"]
+    lines = [",".join(fields)]
+    for split, rows in results.items():
+        for row in rows:
+            lines.append(",".join(str(row[f]) if f != "split" else split for f in fields))
+    write_atomic(report / "per_image.csv", ("\n".join(lines) + "\n").encode())
+    write_atomic(report / "summary.json", json.dumps(summaries, indent=2).encode())
+    contact_sheet([row for rows in results.values() for row in rows], report / "contact_sheet.png")
+
+
+def evaluate(data, model=None, outputs=None, baseline=None, report=None, splits=None, log=print):
+    """Run and score; returns {split: summary}. Exactly one of model (a run directory, a .keras file or a
+    (generator, config) pair), outputs and baseline."""
+    if sum(x is not None for x in (model, outputs, baseline)) != 1:
+        raise ValueError("give exactly one of --model, --outputs and --baseline")
+    direction = "AtoB"
+    if model is not None:
+        from predict import Colorizer, load_run
+        generator, config = load_run(model) if isinstance(model, (str, Path)) else model
+        direction = config.get("direction", "AtoB")
+        colorizer = Colorizer(generator, config)
+        produce = lambda stems, photos: colorizer(photos)  # noqa: E731
+    elif baseline is not None:
+        make = {"identity": identity, "gray": all_gray}.get(baseline)
+        if make is None:
+            raise ValueError(f"--baseline must be 'identity' or 'gray', not {baseline!r}")
+        produce = lambda stems, photos: make(photos)  # noqa: E731
+    else:
+        produce = outputs_reader(outputs)
+    results = {}
+    for split, folder in find_split_dirs(data).items():
+        if splits and split not in splits:
+            continue
+        items = load_split(folder, direction, log)
+        if not items:
+            continue
+        results[split] = evaluate_split(items, produce)
+    if not results:
+        raise ValueError(f"no usable A|B pair in {data}")
+    summaries = {split: summarize(rows) for split, rows in results.items()}
+    if report:
+        write_report(report, results, summaries)
+    return summaries
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(Path(__file__).parent / "datasets" / "demo"),
+                        help="folder of A|B pairs, with train/ test/ val/ inside or flat (default: the demo)")
+    parser.add_argument("--model", help="run directory or .keras file to run on the A halves")
+    parser.add_argument("--outputs", help="folder of images already made, matched to the pairs by file stem")
+    parser.add_argument("--baseline", choices=("identity", "gray"), help="score a trivial output instead")
+    parser.add_argument("--report", help="folder for per_image.csv, summary.json and contact_sheet.png")
+    args = parser.parse_args(argv)
+    if args.model is None and args.outputs is None and args.baseline is None:
+        args.model = "runs/latest"
+    try:
+        summaries = evaluate(args.data, args.model, args.outputs, args.baseline, args.report)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+    print(format_table(summaries))
+
+
+if __name__ == "__main__":
+    main()

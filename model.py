@@ -1,0 +1,172 @@
+"""pix2pix in Keras 3 (Isola et al. 2017): a U-Net generator, a 70x70 PatchGAN discriminator and their training.
+
+The generator has two heads:
+- "mask": a sigmoid mask, and the output is data.splash(input, mask): every colour comes from the photo itself,
+  the rest is exactly gray. The default for colour input.
+- "rgb": the paper's tanh RGB output, needed when the input is gray and colour must be invented.
+Depth follows the image size (log2(size) down-sampling steps, as the paper's 8 at 256 px) and width follows
+`ngf`/`ndf`, so the tests' 32 px models and the paper's 256 px model are the same code.
+"""
+import math
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log (a harmless grappler error) hides ours.
+import keras  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+from data import splash  # noqa: E402
+
+# Keras's BatchNormalization defaults (momentum 0.99, epsilon 1e-3) differ from the paper's Torch code (0.1 in
+# Torch's convention, i.e. 0.9 here, and 1e-5). Minutes-long CPU runs take few steps, and with 0.99 the moving
+# statistics would still be far from the data when training stops, so we take the paper's values.
+BATCHNORM = dict(momentum=0.9, epsilon=1e-5)
+SLOPE = 0.2  # LeakyReLU slope of the paper; Keras's default is 0.3.
+
+
+def init():
+    return keras.initializers.RandomNormal(0.0, 0.02)  # The paper's weight initialisation.
+
+
+def downsample(x, filters, batchnorm=True, name=None):
+    """Conv 4x4 stride 2 -> [BatchNorm] -> LeakyReLU(0.2): halves the spatial size."""
+    x = layers.Conv2D(filters, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=not batchnorm,
+                      name=name)(x)
+    if batchnorm:
+        x = layers.BatchNormalization(**BATCHNORM)(x)
+    return layers.LeakyReLU(SLOPE)(x)
+
+
+def upsample(x, filters, dropout=False):
+    """Transposed conv 4x4 stride 2 -> BatchNorm -> [Dropout 0.5] -> ReLU: doubles the spatial size."""
+    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False)(x)
+    x = layers.BatchNormalization(**BATCHNORM)(x)
+    if dropout:
+        x = layers.Dropout(0.5)(x)
+    return layers.ReLU()(x)
+
+
+def unet_depth(size):
+    depth = int(round(math.log2(size))) if size > 0 else 0
+    if size < 16 or 2**depth != size:
+        raise ValueError(f"image size must be a power of two, at least 16 (e.g. 64, 128, 256), not {size}")
+    return depth
+
+
+def build_generator(size=256, ngf=64, head="mask"):
+    """U-Net: input (size, size, 3) in [-1, 1] -> output of the same shape in [-1, 1].
+
+    At 256 px and ngf=64: encoder C64-C128-C256-C512-C512-C512-C512-C512, decoder with dropout in its first three
+    blocks and skip connections, as in the paper. The innermost block has no BatchNorm (as in the paper's code):
+    it sees 1x1 maps, and with a batch of one, BatchNorm would zero them.
+    """
+    if head not in ("mask", "rgb"):
+        raise ValueError(f"head must be 'mask' or 'rgb', not {head!r}")
+    depth = unet_depth(size)
+    widths = [min(ngf * 2**i, ngf * 8) for i in range(depth)]
+    inputs = keras.Input((size, size, 3), name="photo")
+    x, skips = inputs, []
+    for i, width in enumerate(widths[:-1]):  # (size / 2**(i+1)) x (size / 2**(i+1)) x width
+        x = downsample(x, width, batchnorm=i > 0)
+        skips.append(x)
+    x = downsample(x, widths[-1], batchnorm=False)  # 1 x 1 x ngf*8, the bottleneck.
+    for i, (width, skip) in enumerate(zip(reversed(widths[:-1]), reversed(skips))):
+        x = upsample(x, width, dropout=i < 3)  # Back to the skip's size and width.
+        x = layers.Concatenate()([x, skip])
+    channels, activation = (1, "sigmoid") if head == "mask" else (3, "tanh")
+    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init(),
+                               name="head")(x)
+    x = layers.Activation(activation, dtype="float32", name=head)(x)  # size x size x channels, float32.
+    outputs = splash(inputs, x) if head == "mask" else x
+    return keras.Model(inputs, outputs, name=f"generator_{head}")
+
+
+def build_discriminator(size=256, ndf=64):
+    """70x70 PatchGAN: (photo, output) pair -> a grid of real/fake logits, one per 70x70 patch."""
+    photo = keras.Input((size, size, 3), name="photo")
+    image = keras.Input((size, size, 3), name="image")
+    x = layers.Concatenate()([photo, image])  # size x size x 6
+    x = downsample(x, ndf, batchnorm=False)  # size/2 x size/2 x ndf
+    x = downsample(x, ndf * 2)  # size/4 x size/4 x 2ndf
+    x = downsample(x, ndf * 4)  # size/8 x size/8 x 4ndf
+    x = layers.ZeroPadding2D()(x)
+    x = layers.Conv2D(ndf * 8, 4, kernel_initializer=init(), use_bias=False)(x)  # size/8 - 1, 8ndf
+    x = layers.BatchNormalization(**BATCHNORM)(x)
+    x = layers.LeakyReLU(SLOPE)(x)
+    x = layers.ZeroPadding2D()(x)
+    x = layers.Conv2D(1, 4, kernel_initializer=init())(x)  # size/8 - 2 x size/8 - 2 x 1 logits
+    x = layers.Activation("linear", dtype="float32")(x)
+    return keras.Model([photo, image], x, name="discriminator")
+
+
+def mask_of(generator):
+    """The sub-model photo -> mask (size x size x 1 in [0, 1]) of a mask-head generator, or None."""
+    try:
+        return keras.Model(generator.input, generator.get_layer("mask").output)
+    except ValueError:
+        return None
+
+
+# ----------------------------------------------------------------------------------------------------- losses
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """Half the sum of the cross-entropies on real and fake patches; log 2 ~ 0.69 when D cannot tell them apart."""
+    real = ops.mean(ops.binary_crossentropy(ops.ones_like(real_logits), real_logits, from_logits=True))
+    fake = ops.mean(ops.binary_crossentropy(ops.zeros_like(fake_logits), fake_logits, from_logits=True))
+    return 0.5 * (real + fake)
+
+
+def generator_losses(fake_logits, outputs, targets):
+    """(GAN loss, L1 loss): the generator wants D to call its output real, and to be close to the target."""
+    gan = ops.mean(ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True))
+    l1 = ops.mean(ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32")))
+    return gan, l1
+
+
+class Pix2Pix(keras.Model):
+    """The conditional GAN: `fit` on (photo, target) batches in [-1, 1] trains both networks."""
+
+    def __init__(self, generator, discriminator, l1_weight=100.0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.l1_weight = l1_weight
+        self.built = True  # Both networks are built; this lets save_weights and load_weights work at once.
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_gan", "g_l1")}
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def train_step(self, data):
+        import tensorflow as tf  # The gradient tape is the one backend-specific part.
+
+        photos, targets = data
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            # training=True explicitly: Keras 3 would otherwise run BatchNorm and Dropout in inference mode here.
+            outputs = self.generator(photos, training=True)
+            real_logits = self.discriminator([photos, targets], training=True)
+            fake_logits = self.discriminator([photos, outputs], training=True)
+            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets)
+            g_total = g_gan + self.l1_weight * g_l1
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        g_vars = self.generator.trainable_variables
+        d_vars = self.discriminator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        for name, value in (("d_loss", d_loss), ("g_gan", g_gan), ("g_l1", g_l1)):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def adam(learning_rate=2e-4):
+    return keras.optimizers.Adam(learning_rate, beta_1=0.5)  # The paper's optimiser.

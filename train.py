@@ -1,0 +1,260 @@
+"""Train pix2pix on A|B pairs: `python train.py` trains on the demo dataset that ships in the repo.
+
+    python train.py                                   # demo data, demo settings, a few minutes on a CPU
+    python train.py --data my_pairs --size 256 --ngf 64 --ndf 64 --epochs 200   # the paper's model
+    python train.py --resume                          # continue runs/latest after an interruption
+
+A run directory (default runs/<timestamp>, pointed to by runs/latest) receives everything a later step needs:
+generator.keras, config.json, checkpoints/ (written atomically each epoch), log.csv, tensorboard/ and
+samples/epoch-NNNNN.png (input | target | output rows from the held-out split).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import model as pix2pix  # Sets the Keras backend before Keras loads.
+import keras  # noqa: E402  (after model, which pins the backend)
+from data import find_split_dirs, load_pairs, make_dataset, write_atomic, write_image
+
+HERE = Path(__file__).resolve().parent
+DEMO = HERE / "datasets" / "demo"
+
+# Defaults: the demo's settings, chosen for a 2-core CPU (the README compares them with the paper's 256 px model).
+DEFAULTS = dict(
+    data=str(DEMO),
+    size=128,  # Training resolution; predict.py brings the result back to each photo's own size.
+    epochs=200,
+    batch_size=4,
+    head="mask",
+    input="color",
+    direction="AtoB",
+    ngf=32,
+    ndf=32,
+    lr=2e-4,
+    l1_weight=100.0,
+    seed=0,
+    minutes=0.0,  # 0: no time limit.
+)
+# Options that a resumed run may change; every other option comes from the run's config.json.
+RESUMABLE = ("epochs", "minutes")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--data", help="folder of A|B images, flat or with train/ (val/, test/) inside (default: the demo)")
+    add("--out", help="run directory (default runs/<timestamp>; with --resume, runs/latest)")
+    add("--size", type=int, help="training size in pixels, a power of two (default 128)")
+    add("--epochs", type=int, help="passes over the training pairs (default 200)")
+    add("--batch-size", type=int, help="pairs per step (default 4)")
+    add("--head", choices=("mask", "rgb"), help="mask: keep or drop the photo's own colour (default); "
+        "rgb: the paper's output, which invents colour (needed for --input gray)")
+    add("--input", choices=("color", "gray"), help="what the network sees of A: the photo (default) or its gray")
+    add("--direction", choices=("AtoB", "BtoA"), help="learn A -> B (default) or B -> A")
+    add("--ngf", type=int, help="generator width: filters of its first layer (default 32; the paper's is 64)")
+    add("--ndf", type=int, help="discriminator width (default 32; the paper's is 64)")
+    add("--lr", type=float, help="Adam learning rate of both networks (default 2e-4)")
+    add("--l1-weight", type=float, help="weight of the L1 loss against the GAN loss (default 100)")
+    add("--seed", type=int, help="random seed (default 0)")
+    add("--minutes", type=float, help="stop cleanly after this many minutes of training (default: no limit)")
+    add("--resume", action="store_true", help="continue the run in --out (default runs/latest) from its last "
+        "checkpoint, with its own options")
+    args = parser.parse_args(argv)
+    given = {k: v for k, v in vars(args).items() if v is not None and k not in ("out", "resume")}
+    return given, args.out, args.resume
+
+
+def make_config(given, out, resume):
+    """The run's full options: defaults < the user's flags, or, when resuming, the run's own config.json."""
+    if resume:
+        run_dir = Path(out) if out else Path("runs") / "latest"
+        config_path = run_dir / "config.json"
+        if not config_path.is_file():
+            raise ValueError(f"nothing to resume: {config_path} does not exist")
+        config = json.loads(config_path.read_text())
+        ignored = sorted(set(given) - set(RESUMABLE))
+        if ignored:
+            print(f"resuming with the run's own options; ignoring --{', --'.join(ignored)}")
+        config.update({k: v for k, v in given.items() if k in RESUMABLE})
+        return config, run_dir.resolve()
+    config = {**DEFAULTS, **given}
+    if config["input"] == "gray" and config["head"] == "mask":
+        if "head" in given:
+            raise ValueError("--input gray needs --head rgb: a mask can only keep colour the input has")
+        config["head"] = "rgb"
+    pix2pix.unet_depth(config["size"])  # Raises a clear error for a size the U-Net cannot take.
+    for name in ("epochs", "batch_size", "ngf", "ndf"):
+        if config[name] < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    run_dir = Path(out) if out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    if (run_dir / "config.json").exists():
+        raise ValueError(f"{run_dir} already holds a run: use --resume to continue it, or another --out")
+    return config, run_dir.resolve()
+
+
+def point_latest(run_dir):
+    """Make runs/latest a symlink to this run, replaced atomically."""
+    latest = run_dir.parent / "latest"
+    if latest.resolve() == run_dir:
+        return
+    temporary = run_dir.parent / f".latest-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(run_dir.name)
+    os.replace(temporary, latest)
+
+
+# -------------------------------------------------------------------------------------------------- callbacks
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Each epoch: both networks and both optimisers to checkpoints/epoch-N.weights.h5 (written under a
+    temporary name, then renamed), then checkpoints/latest.json pointing to it. A kill at any moment leaves the
+    previous checkpoint intact and pointed to, so a resumed run loses at most one epoch."""
+
+    def __init__(self, folder, keep=2):
+        super().__init__()
+        self.folder = Path(folder)
+        self.keep = keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{epoch + 1:05d}.weights.h5"
+        temporary = self.folder / f"tmp-{name}"
+        self.model.save_weights(temporary)
+        os.replace(temporary, self.folder / name)
+        state = {"epoch": epoch + 1, "step": int(self.model.g_optimizer.iterations.numpy()), "file": name}
+        write_atomic(self.folder / "latest.json", json.dumps(state).encode())
+        for old in sorted(self.folder.glob("epoch-*.weights.h5"))[:-self.keep]:
+            old.unlink()
+
+
+def restore(gan, folder):
+    """Load the last checkpoint into `gan`; returns the epoch to continue from (0 if there is none)."""
+    pointer = Path(folder) / "latest.json"
+    if not pointer.is_file():
+        return 0
+    state = json.loads(pointer.read_text())
+    # The optimisers create their variables lazily; they must exist before their saved values can load.
+    gan.g_optimizer.build(gan.generator.trainable_variables)
+    gan.d_optimizer.build(gan.discriminator.trainable_variables)
+    gan.load_weights(Path(folder) / state["file"])
+    print(f"resumed from epoch {state['epoch']} (step {state['step']})")
+    return state["epoch"]
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Each epoch: samples/epoch-N.png with input | target | output rows of fixed held-out pairs."""
+
+    def __init__(self, folder, photos, targets):
+        super().__init__()
+        self.folder = Path(folder)
+        self.photos, self.targets = photos, targets
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = np.asarray(self.model.generator(self.photos, training=False))
+        rows = [np.concatenate([p, t, o], axis=1) for p, t, o in zip(self.photos, self.targets, outputs)]
+        grid = (np.concatenate(rows, axis=0) + 1) / 2
+        write_image(self.folder / f"epoch-{epoch + 1:05d}.png", grid)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training cleanly (the epoch's checkpoint is still written) once `minutes` have passed."""
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = minutes * 60
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+# ------------------------------------------------------------------------------------------------------ train
+
+
+def held_out_dir(data):
+    splits = find_split_dirs(data)
+    return splits.get("test") or splits.get("val")
+
+
+def train(config, run_dir, resume=False, verbose="auto"):
+    """Train (or resume) a run; returns the held-out comparison {name: summary} (empty without a held-out split)."""
+    import evaluate
+
+    splits = find_split_dirs(config["data"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
+    point_latest(run_dir)
+    keras.utils.set_random_seed(config["seed"])
+    size = config["size"]
+    photos, targets, _ = load_pairs(splits["train"], size, config["direction"], config["input"])
+    print(f"{len(photos)} training pairs from {splits['train']}; run directory {run_dir}")
+    dataset = make_dataset(photos, targets, size, config["batch_size"], seed=config["seed"])
+    held_out = held_out_dir(config["data"])
+    sample_source = held_out or splits["train"]
+    sample_photos, sample_targets, _ = load_pairs(sample_source, size, config["direction"], config["input"],
+                                                  log=lambda message: None)
+    sample = next(iter(make_dataset(sample_photos[:4], sample_targets[:4], size, 4, shuffle=False)))
+
+    generator = pix2pix.build_generator(size, config["ngf"], config["head"])
+    discriminator = pix2pix.build_discriminator(size, config["ndf"])
+    gan = pix2pix.Pix2Pix(generator, discriminator, config["l1_weight"])
+    gan.compile(pix2pix.adam(config["lr"]), pix2pix.adam(config["lr"]))
+    initial_epoch = restore(gan, run_dir / "checkpoints") if resume else 0
+    callbacks = [
+        Checkpoint(run_dir / "checkpoints"),
+        SampleGrid(run_dir / "samples", *[np.asarray(x) for x in sample]),
+        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
+    ]
+    if config["minutes"]:
+        callbacks.append(TimeBudget(config["minutes"]))
+    if initial_epoch < config["epochs"]:
+        gan.fit(dataset, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
+                verbose=verbose, shuffle=False)  # make_dataset shuffles.
+    temporary = run_dir / "tmp-generator.keras"
+    generator.save(temporary)
+    os.replace(temporary, run_dir / "generator.keras")
+
+    if held_out is None:
+        print("no test/ or val/ split: skipping the held-out comparison")
+        return {}
+    # The paper runs BatchNorm and Dropout as in training at test time; the usual way is inference mode.
+    # Both are measured on the held-out split and the better one is kept for predict.py and evaluate.py.
+    scores = {}
+    for mode in ("eval", "train"):
+        summary = evaluate.evaluate(held_out, model=(generator, {**config, "test_mode": mode}), log=lambda m: None)
+        scores[mode] = summary["train"]
+    config["test_mode"] = max(scores, key=lambda mode: scores[mode]["pooled_colour_iou"])
+    write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
+    results = {"model": scores[config["test_mode"]]}
+    for baseline in ("identity", "gray"):
+        results[f"{baseline} (baseline)"] = evaluate.evaluate(held_out, baseline=baseline, log=lambda m: None)["train"]
+    print(f"\nHeld-out split {held_out} (test-time mode: {config['test_mode']}; "
+          f"pooled colour IoU {scores['eval']['pooled_colour_iou']:.3f} in eval mode, "
+          f"{scores['train']['pooled_colour_iou']:.3f} in train mode):")
+    print(evaluate.format_table(results))
+    write_atomic(run_dir / "held_out.json", json.dumps(results, indent=2).encode())
+    return results
+
+
+def main(argv=None):
+    given, out, resume = parse_args(argv)
+    try:
+        config, run_dir = make_config(given, out, resume)
+        return train(config, run_dir, resume)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()
