@@ -121,14 +121,24 @@ class Colorizer:
         self.training = config.get("test_mode") == "train"  # BatchNorm/Dropout as in training (the paper's way).
         self.network = mask_of(generator) if self.head == "mask" else generator
 
+    def network_outputs(self, photos):
+        """The network's raw output at its own size: masks in [0, 1] or RGB images in [-1, 1]."""
+        batch = np.stack([resize(prepare_input(p, self.input_mode), self.size, self.size) for p in photos]) * 2 - 1
+        if self.training:  # Batch statistics: one photo at a time, so a photo's result never depends on others.
+            return np.concatenate([np.asarray(self.network(x[None], training=True), np.float32) for x in batch])
+        return np.asarray(self.network(batch, training=False), dtype=np.float32)
+
+    def masks(self, photos):
+        """Full-resolution masks (H x W x 1) of a mask-head model."""
+        raw = self.network_outputs(photos)
+        return [guided_upsample(m[..., 0], photo)[..., None] for photo, m in zip(photos, raw)]
+
     def __call__(self, photos):
         if not photos:
             return []
-        batch = np.stack([resize(prepare_input(p, self.input_mode), self.size, self.size) for p in photos])
-        raw = np.asarray(self.network(batch * 2 - 1, training=self.training), dtype=np.float32)
         if self.head == "mask":
-            return [splash(photo, guided_upsample(m[..., 0], photo)[..., None]) for photo, m in zip(photos, raw)]
-        return [upsample_chroma((out + 1) / 2, photo) for photo, out in zip(photos, raw)]
+            return [splash(photo, mask) for photo, mask in zip(photos, self.masks(photos))]
+        return [upsample_chroma((out + 1) / 2, photo) for photo, out in zip(photos, self.network_outputs(photos))]
 
 
 # ----------------------------------------------------------------------------------------------------- files

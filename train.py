@@ -29,7 +29,8 @@ DEFAULTS = dict(
     data=str(DEMO),
     size=128,  # Training resolution; predict.py brings the result back to each photo's own size.
     epochs=200,
-    batch_size=4,
+    batch_size=8,
+    precision="auto",  # bfloat16 where the CPU computes it natively (AVX512_BF16 or AMX), else float32.
     head="mask",
     input="color",
     direction="AtoB",
@@ -51,7 +52,9 @@ def parse_args(argv=None):
     add("--out", help="run directory (default runs/<timestamp>; with --resume, runs/latest)")
     add("--size", type=int, help="training size in pixels, a power of two (default 128)")
     add("--epochs", type=int, help="passes over the training pairs (default 200)")
-    add("--batch-size", type=int, help="pairs per step (default 4)")
+    add("--batch-size", type=int, help="pairs per step (default 8)")
+    add("--precision", choices=("auto", "float32", "bfloat16"), help="bfloat16: mixed precision, about twice "
+        "as fast on CPUs with AVX512_BF16 or AMX; auto (default): bfloat16 on those CPUs, float32 elsewhere")
     add("--head", choices=("mask", "rgb"), help="mask: keep or drop the photo's own colour (default); "
         "rgb: the paper's output, which invents colour (needed for --input gray)")
     add("--input", choices=("color", "gray"), help="what the network sees of A: the photo (default) or its gray")
@@ -97,6 +100,21 @@ def make_config(given, out, resume):
     return config, run_dir.resolve()
 
 
+def resolve_precision(precision):
+    """'auto' -> 'bfloat16' on a CPU-only machine whose CPU has native bfloat16 instructions, else 'float32'."""
+    if precision != "auto":
+        return precision
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "float32"
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "float32"
+    return "bfloat16" if "avx512_bf16" in flags or "amx_bf16" in flags else "float32"
+
+
 def point_latest(run_dir):
     """Make runs/latest a symlink to this run, replaced atomically."""
     latest = run_dir.parent / "latest"
@@ -139,6 +157,8 @@ def restore(gan, folder):
     if not pointer.is_file():
         return 0
     state = json.loads(pointer.read_text())
+    for stale in Path(folder).glob("tmp-*"):  # Left by a run killed while writing; never pointed to.
+        stale.unlink()
     # The optimisers create their variables lazily; they must exist before their saved values can load.
     gan.g_optimizer.build(gan.generator.trainable_variables)
     gan.d_optimizer.build(gan.discriminator.trainable_variables)
@@ -190,6 +210,8 @@ def train(config, run_dir, resume=False, verbose="auto"):
     import evaluate
 
     splits = find_split_dirs(config["data"])
+    config["precision"] = resolve_precision(config["precision"])
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config["precision"] == "bfloat16" else "float32")
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
         write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
@@ -220,7 +242,8 @@ def train(config, run_dir, resume=False, verbose="auto"):
         callbacks.append(TimeBudget(config["minutes"]))
     if initial_epoch < config["epochs"]:
         gan.fit(dataset, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-                verbose=verbose, shuffle=False)  # make_dataset shuffles.
+                steps_per_epoch=max(1, len(photos) // config["batch_size"]), verbose=verbose,
+                shuffle=False)  # make_dataset shuffles.
     temporary = run_dir / "tmp-generator.keras"
     generator.save(temporary)
     os.replace(temporary, run_dir / "generator.keras")

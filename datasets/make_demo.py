@@ -8,7 +8,8 @@ vehicles, sport and other objects, many of them red or bright) turns gray. Which
 what an object is, not on its colour, so a model must learn objects. B = splash(A, mask), where the mask is the
 pasted instruments' and flowers' alpha as seen in the final layout (a later paste hides an earlier one).
 
-Whole source photos are held out: the photos in TEST_PHOTOS never appear in train/. The same cut-outs appear in
+Whole source photos are held out: the photos in TEST_PHOTOS never appear in train/. Test pairs are stored at
+256 px, so that evaluation also measures predict.py's way back from the 128 px network to full resolution. The same cut-outs appear in
 both splits (in new places, sizes and angles), so the test split measures new backgrounds and layouts.
 """
 import argparse
@@ -24,11 +25,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from data import read_image, resize, splash, write_image  # noqa: E402
 
-SIZE = 256  # Side of each half of the stored pairs.
+SIZE = 256  # Side of the layouts, and of each half of the stored test pairs.
+TRAIN_SIDE = 144  # Training pairs are stored just above the default 128 px training size: more layouts fit.
 KEEP = ("instrument", "flower")  # Categories that keep their colour.
 TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
                "opencv_aero3")
-LAYOUTS = {"train": 8, "test": 5}  # Layouts per source photo.
+LAYOUTS = {"train": 20, "test": 5}  # Layouts per source photo.
 PHOTO_MAX_SIDE = 512  # Sources are copied downsized to this.
 
 
@@ -107,6 +109,8 @@ def build(sources, out, seed=0):
         photo = read_image(path)[0]
         for index in range(LAYOUTS[split]):
             a, b = make_layout(photo, sprites, rng)
+            if split == "train":
+                a, b = resize(a, TRAIN_SIDE, TRAIN_SIDE), resize(b, TRAIN_SIDE, TRAIN_SIDE)
             write_image(out / split / f"{path.stem}_{index}.jpg", np.concatenate([a, b], axis=1), quality=85)
     for split in LAYOUTS:
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")

@@ -1,0 +1,148 @@
+"""Speed benchmarks (not tests): training images/s against a plain loop, and predict.py's seconds per photo.
+
+    python bench.py train                 # demo settings and the paper's 256 px model, ours vs a plain loop
+    python bench.py predict               # median seconds per 12-megapixel photo, end to end
+    python bench.py train --repeats 7 --steps 20
+
+"Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it); "plain" is the
+same generator and discriminator trained by a hand-written tf.function loop in float32, the way the TensorFlow
+tutorial does it. Both run in the same process, alternating, and each figure is the median over repeats of the
+median step time, so a busy neighbour on a shared machine moves both alike.
+"""
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import model as pix2pix  # Pins the Keras backend.
+import keras  # noqa: E402
+import train  # noqa: E402
+
+
+def plain_loop(size, ngf, batch):
+    """A step function of the paper's kind: tf.function, float32, two tapes, no Keras fit."""
+    import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy("float32")
+    generator = pix2pix.build_generator(size, ngf, "mask")
+    discriminator = pix2pix.build_discriminator(size, ngf)
+    g_optimizer, d_optimizer = pix2pix.adam(), pix2pix.adam()
+
+    @tf.function
+    def step(photos, targets):
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            outputs = generator(photos, training=True)
+            real = discriminator([photos, targets], training=True)
+            fake = discriminator([photos, outputs], training=True)
+            gan, l1 = pix2pix.generator_losses(fake, outputs, targets)
+            g_loss = gan + 100 * l1
+            d_loss = pix2pix.discriminator_loss(real, fake)
+        g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, generator.trainable_variables),
+                                        generator.trainable_variables))
+        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables),
+                                        discriminator.trainable_variables))
+        return g_loss
+
+    data = random_batch(size, batch)
+
+    def run(steps):
+        times = []
+        for _ in range(steps):
+            start = time.perf_counter()
+            step(*data).numpy()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+    return run
+
+
+def ours(size, ngf, batch, precision):
+    """Pix2Pix.fit as train.py runs it."""
+    import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    gan = pix2pix.Pix2Pix(pix2pix.build_generator(size, ngf, "mask"), pix2pix.build_discriminator(size, ngf))
+    gan.compile(pix2pix.adam(), pix2pix.adam())
+    dataset = tf.data.Dataset.from_tensors(random_batch(size, batch)).repeat()
+    iterator_steps = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            float(logs["g_l1"])  # Wait for the step, as the plain loop does.
+            iterator_steps.append(time.perf_counter() - self.start)
+
+    def run(steps):
+        iterator_steps.clear()
+        gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[Timer()])
+        return statistics.median(iterator_steps[1:])
+    return run
+
+
+def random_batch(size, batch):
+    rng = np.random.default_rng(0)
+    return tuple(rng.uniform(-1, 1, (batch, size, size, 3)).astype(np.float32) for _ in range(2))
+
+
+def bench_train(repeats, steps):
+    precision = train.resolve_precision("auto")
+    settings = [("demo (128 px, ngf 32, batch 8)", 128, 32, 8), ("paper (256 px, ngf 64, batch 1)", 256, 64, 1),
+                ("paper (256 px, ngf 64, batch 8)", 256, 64, 8)]
+    print(f"precision of ours: {precision}; {repeats} repeats of {steps} steps; medians")
+    print(f"{'setting':<34}{'plain img/s':>12}{'ours img/s':>12}{'ratio':>8}")
+    for name, size, ngf, batch in settings:
+        runners = {"plain": plain_loop(size, ngf, batch), "ours": ours(size, ngf, batch, precision)}
+        for run in runners.values():
+            run(3)  # Warm-up: tracing and the first steps.
+        times = {key: [] for key in runners}
+        for _ in range(repeats):
+            for key, run in runners.items():  # Alternating, so drift on the machine hits both.
+                times[key].append(run(steps))
+        plain, ours_time = statistics.median(times["plain"]), statistics.median(times["ours"])
+        print(f"{name:<34}{batch / plain:>12.1f}{batch / ours_time:>12.1f}{plain / ours_time:>7.2f}x", flush=True)
+
+
+def bench_predict(repeats, run_dir):
+    """Median seconds per 12-megapixel JPEG through predict.run: decode, network, upsampling, encode, write."""
+    import data
+    import predict
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        if run_dir is None:
+            keras.mixed_precision.set_global_policy("float32")
+            pix2pix.build_generator(128, 32, "mask").save(folder / "g.keras")  # Speed does not need training.
+            run_dir = folder / "g.keras"
+        rng = np.random.default_rng(0)
+        small = rng.uniform(0, 1, (300, 400, 3)).astype(np.float32)
+        for i in range(4):
+            data.write_image(folder / "in" / f"{i}.jpg", data.resize(small, 4000, 3000), quality=90)
+        predict.run(folder / "in", folder / "warm", run_dir, log=lambda m: None)
+        times = []
+        for r in range(repeats):
+            start = time.perf_counter()
+            predict.run(folder / "in", folder / f"out{r}", run_dir, log=lambda m: None)
+            times.append((time.perf_counter() - start) / 4)
+    print(f"predict: median {statistics.median(times):.2f} s per 12-megapixel photo "
+          f"(4000x3000 JPEG, {repeats} repeats of 4 photos; min {min(times):.2f}, max {max(times):.2f})")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("train", "predict"), help="which benchmark")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")
+    parser.add_argument("--steps", type=int, default=10, help="training steps per repeat (default 10)")
+    parser.add_argument("--model", help="predict: a trained run (default: an untrained demo-size generator)")
+    args = parser.parse_args(argv)
+    if args.what == "train":
+        bench_train(args.repeats, args.steps)
+    else:
+        bench_predict(args.repeats, args.model)
+
+
+if __name__ == "__main__":
+    main()

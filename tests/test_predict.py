@@ -1,0 +1,138 @@
+"""predict.py: full resolution, exact gray, every input kind, and nothing lost."""
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+import data
+import evaluate
+import predict
+from conftest import synthetic_pair
+from test_data import write_jpeg_with_orientation
+
+
+@pytest.fixture(scope="module")
+def colorizer(tiny_run):
+    return predict.Colorizer(*predict.load_run(tiny_run[0]))
+
+
+def big_photo(height, width, seed=0):
+    photo, _ = synthetic_pair(np.random.default_rng(seed), 64)
+    return data.resize(photo, width, height)
+
+
+def test_full_resolution_mask_is_exactly_gray_where_dropped(colorizer):
+    photo = big_photo(2000, 3000)
+    mask = colorizer.masks([photo])[0]
+    output = colorizer([photo])[0]
+    assert output.shape == photo.shape and mask.shape == (2000, 3000, 1)
+    dropped = mask[..., 0] == 0
+    kept = mask[..., 0] == 1
+    assert dropped.mean() > 0.3 and kept.mean() > 0.01  # The tiny model keeps the discs and drops the rest.
+    gray = np.broadcast_to(data.luminance(photo), photo.shape)
+    assert np.array_equal(output[dropped], gray[dropped])
+    assert np.array_equal(output[kept], photo[kept])
+    np.testing.assert_allclose(data.luminance(output), data.luminance(photo), atol=1e-5)  # Lightness kept.
+
+
+def test_guided_upsampling_puts_the_edge_on_the_photo_edge():
+    """A blurry low-resolution mask of a disc comes back with its edge where the photo's edge is."""
+    photo = np.full((400, 400, 3), (0.2, 0.6, 0.3), np.float32)
+    yy, xx = np.mgrid[0:400, 0:400]
+    disc = (yy - 200) ** 2 + (xx - 200) ** 2 < 100 ** 2
+    photo[disc] = (0.9, 0.1, 0.1)
+    small = cv2.resize(disc.astype(np.float32), (32, 32), interpolation=cv2.INTER_AREA)
+    guided = predict.guided_upsample(small, photo) > 0.5
+    bilinear = cv2.resize(small, (400, 400), interpolation=cv2.INTER_LINEAR) > 0.5
+    assert np.mean(guided != disc) < np.mean(bilinear != disc) / 2
+
+
+def test_folder_in_folder_out_at_each_size(tiny_run, tmp_path):
+    source = tmp_path / "in"
+    data.write_image(source / "wide.jpg", big_photo(300, 500))
+    data.write_image(source / "sub" / "tall.png", big_photo(600, 200, 1))
+    written, skipped, failed = predict.run(source, tmp_path / "out", tiny_run[0], log=lambda m: None)
+    assert (written, skipped, failed) == (2, 0, 0)
+    assert data.read_image(tmp_path / "out" / "wide.jpg")[0].shape == (300, 500, 3)
+    assert data.read_image(tmp_path / "out" / "sub" / "tall.png")[0].shape == (600, 200, 3)
+    assert not list((tmp_path / "out").rglob(".*"))  # No temporary file left behind.
+
+
+def test_a_corrupt_file_is_reported_and_the_others_written(tiny_run, tmp_path, capsys):
+    source = tmp_path / "in"
+    for i in range(3):
+        data.write_image(source / f"good{i}.jpg", big_photo(64, 96, i))
+    (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9")
+    with pytest.raises(SystemExit) as exit_info:
+        predict.main([str(source), str(tmp_path / "out"), "--model", str(tiny_run[0])])
+    assert exit_info.value.code == 1
+    out = capsys.readouterr().out
+    assert "broken.jpg" in out and "1 failed" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good0.jpg", "good1.jpg", "good2.jpg"]
+
+
+def test_exif_rotated_jpeg_comes_out_upright(tiny_run, tmp_path):
+    write_jpeg_with_orientation(tmp_path / "in.jpg", big_photo(60, 100), 6)
+    predict.run(tmp_path / "in.jpg", tmp_path / "out.jpg", tiny_run[0], log=lambda m: None)
+    assert data.read_image(tmp_path / "out.jpg")[0].shape == (100, 60, 3)
+
+
+def test_alpha_and_16_bits_are_kept(tiny_run, tmp_path):
+    photo = big_photo(50, 70)
+    alpha = np.linspace(0, 1, 70, dtype=np.float32)[None, :].repeat(50, axis=0)
+    data.write_image(tmp_path / "in" / "rgba.png", photo, alpha)
+    data.write_image(tmp_path / "in" / "deep.png", photo, depth=16)
+    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=lambda m: None)
+    rgba = cv2.imread(str(tmp_path / "out" / "rgba.png"), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (50, 70, 4) and np.array_equal(rgba[..., 3], data.to_uint(alpha))
+    assert cv2.imread(str(tmp_path / "out" / "deep.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_format_and_pairs(tiny_run, tmp_path):
+    photo, target = synthetic_pair(np.random.default_rng(3), 48)
+    data.write_image(tmp_path / "pairs" / "p.jpg", data.join_pair(photo, target))
+    predict.run(tmp_path / "pairs", tmp_path / "out", tiny_run[0], format="png", pairs=True, log=lambda m: None)
+    assert data.read_image(tmp_path / "out" / "p.png")[0].shape == (48, 48, 3)
+
+
+def test_skip_existing_and_refusing_to_overwrite_the_input(tiny_run, tmp_path):
+    data.write_image(tmp_path / "in" / "a.jpg", big_photo(40, 40))
+    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=lambda m: None)
+    stamp = os.stat(tmp_path / "out" / "a.jpg").st_mtime_ns
+    data.write_image(tmp_path / "in" / "b.jpg", big_photo(40, 40, 1))
+    written, skipped, _ = predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], skip_existing=True,
+                                      log=lambda m: None)
+    assert (written, skipped) == (1, 1) and os.stat(tmp_path / "out" / "a.jpg").st_mtime_ns == stamp
+    before = (tmp_path / "in" / "a.jpg").read_bytes()
+    with pytest.raises(ValueError, match="--overwrite"):
+        predict.run(tmp_path / "in", tmp_path / "in", tiny_run[0], log=lambda m: None)
+    assert (tmp_path / "in" / "a.jpg").read_bytes() == before
+
+
+def test_rgb_head_keeps_the_original_lightness_at_full_resolution(tmp_path):
+    """A gray-input rgb-head generator (untrained: only the full-resolution path is under test)."""
+    import model
+
+    generator = model.build_generator(32, 4, "rgb")
+    generator.save(tmp_path / "g.keras")
+    colorizer = predict.Colorizer(*predict.load_run(tmp_path / "g.keras"))
+    assert colorizer.head == "rgb"
+    colorizer.input_mode = "gray"
+    photo = big_photo(90, 130)
+    output = colorizer([photo])[0]
+    assert output.shape == photo.shape
+    lightness = [cv2.cvtColor(x, cv2.COLOR_RGB2Lab)[..., 0] for x in (photo, output)]
+    assert np.abs(lightness[0] - lightness[1]).mean() < 1.0  # L in [0, 100]; only gamut clipping moves it.
+
+
+def test_train_predict_evaluate_chain(tiny_run, synthetic_data, tmp_path, capsys):
+    """predict.py's files scored by evaluate.py agree with evaluate.py running the model itself."""
+    run_dir, _ = tiny_run
+    predict.main([str(synthetic_data / "test"), str(tmp_path / "out"), "--model", str(run_dir), "--pairs"])
+    from_files = evaluate.evaluate(synthetic_data, outputs=tmp_path / "out")["test"]["pooled_colour_iou"]
+    direct = evaluate.evaluate(synthetic_data, model=run_dir, report=tmp_path / "report")["test"]
+    assert abs(from_files - direct["pooled_colour_iou"]) < 0.02
+    evaluate.main(["--data", str(synthetic_data), "--model", str(run_dir)])
+    table = capsys.readouterr().out
+    assert "test" in table and "train" in table and "pooled IoU" in table
