@@ -218,8 +218,8 @@ def write_report(report, results, summaries):
 
 
 def evaluate(data, model=None, outputs=None, baseline=None, report=None, splits=None, log=print):
-    """Run and score; returns {split: summary}. Exactly one of model (a run directory, a .keras file or a
-    (generator, config) pair), outputs and baseline."""
+    """Run and score; returns {split: summary}, a flat folder's split named after the folder. Exactly one of
+    model (a run directory, a .keras file or a (generator, config) pair), outputs and baseline."""
     if sum(x is not None for x in (model, outputs, baseline)) != 1:
         raise ValueError("give exactly one of --model, --outputs and --baseline")
     direction = "AtoB"
@@ -236,8 +236,11 @@ def evaluate(data, model=None, outputs=None, baseline=None, report=None, splits=
         produce = lambda stems, photos: make(photos)  # noqa: E731
     else:
         produce = outputs_reader(outputs)
+    splits = find_split_dirs(data)
+    if list(splits.values()) == [Path(data)]:
+        splits = {Path(data).name: Path(data)}  # A flat folder is reported under its own name.
     results = {}
-    for split, folder in find_split_dirs(data).items():
+    for split, folder in splits.items():
         if splits and split not in splits:
             continue
         items = load_split(folder, direction, log)

@@ -37,12 +37,12 @@ def downsample(x, filters, batchnorm=True, name=None):
     return layers.LeakyReLU(SLOPE)(x)
 
 
-def upsample(x, filters, dropout=False):
-    """Transposed conv 4x4 stride 2 -> BatchNorm -> [Dropout 0.5] -> ReLU: doubles the spatial size."""
+def upsample(x, filters, dropout=0.0):
+    """Transposed conv 4x4 stride 2 -> BatchNorm -> [Dropout] -> ReLU: doubles the spatial size."""
     x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", kernel_initializer=init(), use_bias=False)(x)
     x = layers.BatchNormalization(**BATCHNORM)(x)
     if dropout:
-        x = layers.Dropout(0.5)(x)
+        x = layers.Dropout(dropout)(x)
     return layers.ReLU()(x)
 
 
@@ -53,11 +53,11 @@ def unet_depth(size):
     return depth
 
 
-def build_generator(size=256, ngf=64, head="mask"):
+def build_generator(size=256, ngf=64, head="mask", dropout=0.5):
     """U-Net: input (size, size, 3) in [-1, 1] -> output of the same shape in [-1, 1].
 
-    At 256 px and ngf=64: encoder C64-C128-C256-C512-C512-C512-C512-C512, decoder with dropout in its first three
-    blocks and skip connections, as in the paper. The innermost block has no BatchNorm (as in the paper's code):
+    At 256 px and ngf=64: encoder C64-C128-C256-C512-C512-C512-C512-C512, decoder with dropout (0.5 in the paper)
+    in its first three blocks and skip connections, as in the paper. The innermost block has no BatchNorm (as in the paper's code):
     it sees 1x1 maps, and with a batch of one, BatchNorm would zero them.
     """
     if head not in ("mask", "rgb"):
@@ -71,7 +71,7 @@ def build_generator(size=256, ngf=64, head="mask"):
         skips.append(x)
     x = downsample(x, widths[-1], batchnorm=False)  # 1 x 1 x ngf*8, the bottleneck.
     for i, (width, skip) in enumerate(zip(reversed(widths[:-1]), reversed(skips))):
-        x = upsample(x, width, dropout=i < 3)  # Back to the skip's size and width.
+        x = upsample(x, width, dropout=dropout if i < 3 else 0.0)  # Back to the skip's size and width.
         x = layers.Concatenate()([x, skip])
     channels, activation = (1, "sigmoid") if head == "mask" else (3, "tanh")
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init(),
@@ -133,12 +133,16 @@ class Pix2Pix(keras.Model):
         self.discriminator = discriminator
         self.l1_weight = l1_weight
         self.built = True  # Both networks are built; this lets save_weights and load_weights work at once.
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_gan", "g_l1")}
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
+        """Also creates the optimisers' and the loss trackers' variables, so that under a tf.distribute strategy
+        (compile called in its scope) they are created as the strategy's variables."""
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        g_optimizer.build(self.generator.trainable_variables)
+        d_optimizer.build(self.discriminator.trainable_variables)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_gan", "g_l1")}
 
     @property
     def metrics(self):
@@ -151,6 +155,8 @@ class Pix2Pix(keras.Model):
         import tensorflow as tf  # The gradient tape is the one backend-specific part.
 
         photos, targets = data
+        # Gradients are summed over replicas under a tf.distribute strategy: scale so their sum is the mean's.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             # training=True explicitly: Keras 3 would otherwise run BatchNorm and Dropout in inference mode here.
             outputs = self.generator(photos, training=True)
@@ -159,13 +165,18 @@ class Pix2Pix(keras.Model):
             g_gan, g_l1 = generator_losses(fake_logits, outputs, targets)
             g_total = g_gan + self.l1_weight * g_l1
             d_loss = discriminator_loss(real_logits, fake_logits)
+            g_scaled, d_scaled = g_total / replicas, d_loss / replicas
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_total, g_vars), g_vars))
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
         for name, value in (("d_loss", d_loss), ("g_gan", g_gan), ("g_l1", g_l1)):
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3 (3.15) averages logs across workers along axis 0, which a scalar lacks.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
 
 def adam(learning_rate=2e-4):

@@ -3,6 +3,7 @@
     python predict.py in/ out/                       # model from runs/latest
     python predict.py photo.jpg out.jpg --model runs/20261125-101500
     python predict.py datasets/demo/test out/ --pairs  # A|B files: colour the A half only
+    python predict.py --export exported/ --model runs/latest   # SavedModel + LiteRT (.tflite) for use elsewhere
 
 The network sees a copy resized to its training size. Its decision comes back to full resolution and is applied
 to the original pixels: a mask-head model's mask is upsampled with a colour-guided filter (its edges follow the
@@ -21,7 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import BadImage, list_images, prepare_input, read_image, resize, splash, split_pair, write_image
+from data import (BadImage, list_images, prepare_input, read_image, resize, splash, split_pair, write_atomic,
+                  write_image)
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled.
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
@@ -233,14 +235,52 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
     return written, skipped, failed
 
 
-def export(directory, model_path):
-    raise NotImplementedError
+def float32_generator(generator, config):
+    """The generator rebuilt in float32 with the same weights (a bfloat16-trained one computes in bfloat16),
+    with outputs {"image"} or, for a mask head, {"image", "mask"}: what the exported files compute."""
+    import keras
+    from model import build_generator
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        copy = build_generator(config["size"], config.get("ngf", 64), config["head"], config.get("dropout", 0.5))
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    copy.set_weights(generator.get_weights())
+    outputs = {"image": copy.output}
+    if config["head"] == "mask":
+        outputs["mask"] = copy.get_layer("mask").output
+    return keras.Model(copy.input, outputs)
+
+
+def export(directory, model_path, log=print):
+    """Write DIR/saved_model (TensorFlow SavedModel, endpoint `serve`) and DIR/generator.tflite (LiteRT):
+    photo batch (N x S x S x 3, RGB in [-1, 1]) -> {"image": N x S x S x 3 in [-1, 1], "mask": N x S x S x 1}."""
+    import shutil
+
+    import tensorflow as tf
+
+    generator, config = load_run(model_path)
+    network = float32_generator(generator, config)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = directory / ".saved_model.tmp"
+    shutil.rmtree(temporary, ignore_errors=True)
+    network.export(str(temporary), format="tf_saved_model", verbose=False)
+    shutil.rmtree(directory / "saved_model", ignore_errors=True)
+    os.replace(temporary, directory / "saved_model")
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(directory / "saved_model"))
+    write_atomic(directory / "generator.tflite", converter.convert())
+    write_atomic(directory / "config.json", json.dumps(config, indent=2).encode())
+    log(f"exported {directory / 'saved_model'} and {directory / 'generator.tflite'} "
+        f"({(directory / 'generator.tflite').stat().st_size / 1e6:.1f} MB)")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("input", help="an image file or a folder (walked recursively)")
-    parser.add_argument("output", help="an image file, or a folder that mirrors the input's")
+    parser.add_argument("input", nargs="?", help="an image file or a folder (walked recursively)")
+    parser.add_argument("output", nargs="?", help="an image file, or a folder that mirrors the input's")
     parser.add_argument("--model", default="runs/latest", help="run directory or .keras file (default runs/latest)")
     parser.add_argument("--batch-size", type=int, default=4, help="photos per network call (default 4)")
     parser.add_argument("--format", help="output format (jpg, png, webp, tif, bmp); default: the input's")
@@ -248,7 +288,16 @@ def main(argv=None):
     parser.add_argument("--pairs", action="store_true", help="inputs are A|B files: colour the A half only")
     parser.add_argument("--overwrite", action="store_true", help="allow OUT to be IN (replaces the inputs)")
     parser.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist alone")
+    parser.add_argument("--export", metavar="DIR", help="instead of colouring, export the model to DIR as a "
+                        "TensorFlow SavedModel (DIR/saved_model) and a LiteRT file (DIR/generator.tflite)")
     args = parser.parse_args(argv)
+    if args.export:
+        try:
+            return export(args.export, args.model)
+        except ValueError as error:
+            sys.exit(f"error: {error}")
+    if args.input is None or args.output is None:
+        parser.error("give an input and an output (or --export DIR)")
     try:
         _, _, failed = run(args.input, args.output, args.model, args.batch_size, args.format, args.quality,
                            args.pairs, args.overwrite, args.skip_existing)

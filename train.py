@@ -9,9 +9,11 @@ generator.keras, config.json, checkpoints/ (written atomically each epoch), log.
 samples/epoch-NNNNN.png (input | target | output rows from the held-out split).
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,10 +38,12 @@ DEFAULTS = dict(
     direction="AtoB",
     ngf=32,
     ndf=32,
+    dropout=0.5,
     lr=2e-4,
     l1_weight=100.0,
     seed=0,
     minutes=0.0,  # 0: no time limit.
+    strategy="none",
 )
 # Options that a resumed run may change; every other option comes from the run's config.json.
 RESUMABLE = ("epochs", "minutes")
@@ -61,10 +65,13 @@ def parse_args(argv=None):
     add("--direction", choices=("AtoB", "BtoA"), help="learn A -> B (default) or B -> A")
     add("--ngf", type=int, help="generator width: filters of its first layer (default 32; the paper's is 64)")
     add("--ndf", type=int, help="discriminator width (default 32; the paper's is 64)")
+    add("--dropout", type=float, help="dropout in the generator's three innermost decoder blocks (default 0.5)")
     add("--lr", type=float, help="Adam learning rate of both networks (default 2e-4)")
     add("--l1-weight", type=float, help="weight of the L1 loss against the GAN loss (default 100)")
     add("--seed", type=int, help="random seed (default 0)")
     add("--minutes", type=float, help="stop cleanly after this many minutes of training (default: no limit)")
+    add("--strategy", choices=("none", "mirrored", "multiworker"), help="none (default); mirrored: all local "
+        "GPUs; multiworker: several machines, configured by TF_CONFIG (only the chief writes the run directory)")
     add("--resume", action="store_true", help="continue the run in --out (default runs/latest) from its last "
         "checkpoint, with its own options")
     args = parser.parse_args(argv)
@@ -132,14 +139,22 @@ def point_latest(run_dir):
 class Checkpoint(keras.callbacks.Callback):
     """Each epoch: both networks and both optimisers to checkpoints/epoch-N.weights.h5 (written under a
     temporary name, then renamed), then checkpoints/latest.json pointing to it. A kill at any moment leaves the
-    previous checkpoint intact and pointed to, so a resumed run loses at most one epoch."""
+    previous checkpoint intact and pointed to, so a resumed run loses at most one epoch.
 
-    def __init__(self, folder, keep=2):
+    Under a multi-worker strategy every worker must read the variables together, so the other workers save too,
+    into a temporary folder that is then deleted: only the chief's checkpoint stays."""
+
+    def __init__(self, folder, chief=True, keep=2):
         super().__init__()
         self.folder = Path(folder)
+        self.chief = chief
         self.keep = keep
 
     def on_epoch_end(self, epoch, logs=None):
+        if not self.chief:
+            with tempfile.TemporaryDirectory() as scratch:
+                self.model.save_weights(Path(scratch) / "discard.weights.h5")
+            return
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epoch + 1:05d}.weights.h5"
         temporary = self.folder / f"tmp-{name}"
@@ -159,24 +174,25 @@ def restore(gan, folder):
     state = json.loads(pointer.read_text())
     for stale in Path(folder).glob("tmp-*"):  # Left by a run killed while writing; never pointed to.
         stale.unlink()
-    # The optimisers create their variables lazily; they must exist before their saved values can load.
-    gan.g_optimizer.build(gan.generator.trainable_variables)
-    gan.d_optimizer.build(gan.discriminator.trainable_variables)
     gan.load_weights(Path(folder) / state["file"])
     print(f"resumed from epoch {state['epoch']} (step {state['step']})")
     return state["epoch"]
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Each epoch: samples/epoch-N.png with input | target | output rows of fixed held-out pairs."""
+    """Each epoch: samples/epoch-N.png with input | target | output rows of fixed held-out pairs (every worker
+    runs the generator, as the variables must be read together; only the chief writes)."""
 
-    def __init__(self, folder, photos, targets):
+    def __init__(self, folder, photos, targets, chief=True):
         super().__init__()
         self.folder = Path(folder)
         self.photos, self.targets = photos, targets
+        self.chief = chief
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = np.asarray(self.model.generator(self.photos, training=False))
+        if not self.chief:
+            return
         rows = [np.concatenate([p, t, o], axis=1) for p, t, o in zip(self.photos, self.targets, outputs)]
         grid = (np.concatenate(rows, axis=0) + 1) / 2
         write_image(self.folder / f"epoch-{epoch + 1:05d}.png", grid)
@@ -205,63 +221,107 @@ def held_out_dir(data):
     return splits.get("test") or splits.get("val")
 
 
-def train(config, run_dir, resume=False, verbose="auto"):
-    """Train (or resume) a run; returns the held-out comparison {name: summary} (empty without a held-out split)."""
-    import evaluate
+def make_strategy(name):
+    """None, or the tf.distribute strategy for --strategy: mirrored (all local GPUs) or multiworker (several
+    machines, configured by TF_CONFIG). Made before anything else touches TensorFlow, as multiworker requires."""
+    if name == "none":
+        return None
+    import tensorflow as tf
 
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"--strategy must be none, mirrored or multiworker, not {name!r}")
+
+
+def is_chief():
+    """True unless TF_CONFIG names this process a worker other than worker 0 (or a non-chief task)."""
+    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+    if not task:
+        return True
+    cluster = json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
+    if "chief" in cluster:
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and task.get("index", 0) == 0
+
+
+def train(config, run_dir, resume=False, verbose="auto"):
+    """Train (or resume) a run; returns the held-out comparison {name: summary} (empty without a held-out split).
+    Under a multi-worker strategy only the chief writes to the run directory."""
+    strategy = make_strategy(config.get("strategy", "none"))
+    chief = is_chief()
     splits = find_split_dirs(config["data"])
     config["precision"] = resolve_precision(config["precision"])
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config["precision"] == "bfloat16" else "float32")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
-    point_latest(run_dir)
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
+        point_latest(run_dir)
     keras.utils.set_random_seed(config["seed"])
     size = config["size"]
     photos, targets, _ = load_pairs(splits["train"], size, config["direction"], config["input"])
     print(f"{len(photos)} training pairs from {splits['train']}; run directory {run_dir}")
+    # The batch is global: under a strategy, fit splits each batch across the replicas.
     dataset = make_dataset(photos, targets, size, config["batch_size"], seed=config["seed"])
     held_out = held_out_dir(config["data"])
-    sample_source = held_out or splits["train"]
-    sample_photos, sample_targets, _ = load_pairs(sample_source, size, config["direction"], config["input"],
-                                                  log=lambda message: None)
-    sample = next(iter(make_dataset(sample_photos[:4], sample_targets[:4], size, 4, shuffle=False)))
-
-    generator = pix2pix.build_generator(size, config["ngf"], config["head"])
-    discriminator = pix2pix.build_discriminator(size, config["ndf"])
+    scope = strategy.scope if strategy else contextlib.nullcontext
+    with scope():  # The networks' variables: mirrored on every replica under a strategy.
+        generator = pix2pix.build_generator(size, config["ngf"], config["head"], config["dropout"])
+        discriminator = pix2pix.build_discriminator(size, config["ndf"])
+    # The wrapper holds no variables of its own. It is made outside the scope because Keras 3 (3.15) then skips
+    # a pre-build step that fails under MultiWorkerMirroredStrategy; fit still runs under the strategy.
     gan = pix2pix.Pix2Pix(generator, discriminator, config["l1_weight"])
-    gan.compile(pix2pix.adam(config["lr"]), pix2pix.adam(config["lr"]))
-    initial_epoch = restore(gan, run_dir / "checkpoints") if resume else 0
-    callbacks = [
-        Checkpoint(run_dir / "checkpoints"),
-        SampleGrid(run_dir / "samples", *[np.asarray(x) for x in sample]),
-        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
-        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
-    ]
-    if config["minutes"]:
-        callbacks.append(TimeBudget(config["minutes"]))
-    if initial_epoch < config["epochs"]:
-        gan.fit(dataset, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-                steps_per_epoch=max(1, len(photos) // config["batch_size"]), verbose=verbose,
-                shuffle=False)  # make_dataset shuffles.
+    with scope():
+        gan.compile(pix2pix.adam(config["lr"]), pix2pix.adam(config["lr"]))
+        initial_epoch = restore(gan, run_dir / "checkpoints") if resume else 0
+        sample_photos, sample_targets, _ = load_pairs(held_out or splits["train"], size, config["direction"],
+                                                      config["input"], log=lambda message: None)
+        sample = next(iter(make_dataset(sample_photos[:4], sample_targets[:4], size, 4, shuffle=False)))
+        callbacks = [Checkpoint(run_dir / "checkpoints", chief),
+                     SampleGrid(run_dir / "samples", *[np.asarray(x) for x in sample], chief=chief)]
+        if config["minutes"]:
+            callbacks.append(TimeBudget(config["minutes"]))
+        if chief:
+            callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
+                          keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False)]
+        if initial_epoch < config["epochs"]:
+            gan.fit(dataset, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
+                    steps_per_epoch=max(1, len(photos) // config["batch_size"]), verbose=verbose,
+                    shuffle=False)  # make_dataset shuffles.
+    if strategy:  # Every worker reads the weights into a plain copy; the chief saves and scores that.
+        plain = pix2pix.build_generator(size, config["ngf"], config["head"], config["dropout"])
+        plain.set_weights(generator.get_weights())
+        generator = plain
+    if not chief:
+        return {}
     temporary = run_dir / "tmp-generator.keras"
     generator.save(temporary)
     os.replace(temporary, run_dir / "generator.keras")
-
     if held_out is None:
         print("no test/ or val/ split: skipping the held-out comparison")
         return {}
-    # The paper runs BatchNorm and Dropout as in training at test time; the usual way is inference mode.
-    # Both are measured on the held-out split and the better one is kept for predict.py and evaluate.py.
-    scores = {}
-    for mode in ("eval", "train"):
-        summary = evaluate.evaluate(held_out, model=(generator, {**config, "test_mode": mode}), log=lambda m: None)
-        scores[mode] = summary["train"]
+    return held_out_comparison(generator, config, run_dir, held_out)
+
+
+def held_out_comparison(generator, config, run_dir, held_out):
+    """Score the model against leaving photos untouched and turning them gray; record the test-time mode.
+
+    The paper runs BatchNorm and Dropout as in training at test time; the usual way is inference mode. Both are
+    measured on the held-out split and the better one is kept in config.json for predict.py and evaluate.py.
+    """
+    import evaluate
+
+    def summary(**how):
+        return evaluate.evaluate(held_out, log=lambda message: None, **how)[held_out.name]
+
+    scores = {mode: summary(model=(generator, {**config, "test_mode": mode})) for mode in ("eval", "train")}
     config["test_mode"] = max(scores, key=lambda mode: scores[mode]["pooled_colour_iou"])
     write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
     results = {"model": scores[config["test_mode"]]}
     for baseline in ("identity", "gray"):
-        results[f"{baseline} (baseline)"] = evaluate.evaluate(held_out, baseline=baseline, log=lambda m: None)["train"]
+        results[f"{baseline} (baseline)"] = summary(baseline=baseline)
     print(f"\nHeld-out split {held_out} (test-time mode: {config['test_mode']}; "
           f"pooled colour IoU {scores['eval']['pooled_colour_iou']:.3f} in eval mode, "
           f"{scores['train']['pooled_colour_iou']:.3f} in train mode):")

@@ -29,8 +29,8 @@ def test_run_directory_holds_everything(tiny_run):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["size"] == 32 and config["head"] == "mask" and config["test_mode"] in ("eval", "train")
     assert (run_dir / "generator.keras").is_file() and (run_dir / "log.csv").is_file()
-    assert sorted(p.name for p in (run_dir / "samples").iterdir())[-1] == "epoch-00040.png"
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 40
+    assert sorted(p.name for p in (run_dir / "samples").iterdir())[-1] == "epoch-00100.png"
+    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 100
     assert any((run_dir / "tensorboard").rglob("*tfevents*"))
     assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
 
