@@ -2,6 +2,7 @@
 
     python bench.py train                 # demo settings and the paper's 256 px model, ours vs a plain loop
     python bench.py predict               # median seconds per 12-megapixel photo, end to end
+    python bench.py export                # exported files' sizes and inference time at the model's size
     python bench.py train --repeats 7 --steps 20
 
 "Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it); "plain" is the
@@ -131,17 +132,61 @@ def bench_predict(repeats, run_dir):
           f"(4000x3000 JPEG, {repeats} repeats of 4 photos; min {min(times):.2f}, max {max(times):.2f})")
 
 
+def bench_export(repeats, run_dir):
+    """Sizes of the exported files and their median time per photo (batch 1) at the model's size."""
+    import tensorflow as tf
+
+    import predict
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        if run_dir is None:
+            keras.mixed_precision.set_global_policy("float32")
+            pix2pix.build_generator(128, 32, "mask").save(folder / "g.keras")
+            run_dir = folder / "g.keras"
+        predict.export(folder / "exported", run_dir, log=lambda m: None)
+        generator, config = predict.load_run(run_dir)
+        size = config["size"]
+        x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
+        keras_model = predict.float32_generator(generator, config)
+        loaded = tf.saved_model.load(str(folder / "exported" / "saved_model"))
+        interpreter = tf.lite.Interpreter(model_path=str(folder / "exported" / "generator.tflite"),
+                                          num_threads=2)
+        lite = interpreter.get_signature_runner()
+        name = next(iter(lite.get_input_details()))
+        runners = {"Keras (float32)": lambda: keras_model(x, training=False),
+                   "SavedModel": lambda: loaded.serve(tf.constant(x)),
+                   "LiteRT (.tflite)": lambda: lite(**{name: x})}
+        saved_bytes = sum(p.stat().st_size for p in (folder / "exported" / "saved_model").rglob("*") if p.is_file())
+        lite_bytes = (folder / "exported" / "generator.tflite").stat().st_size
+        sizes = {"SavedModel": saved_bytes, "LiteRT (.tflite)": lite_bytes}
+        print(f"exported generator at {size} px; median of {repeats} x 10 calls, batch 1, 2 threads")
+        for label, run in runners.items():
+            run()
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for _ in range(10):
+                    run()
+                times.append((time.perf_counter() - start) / 10)
+            size_text = f"{sizes[label] / 1e6:7.1f} MB" if label in sizes else " " * 10
+            print(f"{label:<20}{size_text}  {1000 * statistics.median(times):7.1f} ms per photo", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("train", "predict"), help="which benchmark")
+    parser.add_argument("what", choices=("train", "predict", "export"), help="which benchmark")
     parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per repeat (default 10)")
-    parser.add_argument("--model", help="predict: a trained run (default: an untrained demo-size generator)")
+    parser.add_argument("--model", help="predict, export: a trained run (default: an untrained demo-size "
+                        "generator; speed does not depend on training)")
     args = parser.parse_args(argv)
     if args.what == "train":
         bench_train(args.repeats, args.steps)
-    else:
+    elif args.what == "predict":
         bench_predict(args.repeats, args.model)
+    else:
+        bench_export(args.repeats, args.model)
 
 
 if __name__ == "__main__":

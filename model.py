@@ -57,8 +57,8 @@ def build_generator(size=256, ngf=64, head="mask", dropout=0.5):
     """U-Net: input (size, size, 3) in [-1, 1] -> output of the same shape in [-1, 1].
 
     At 256 px and ngf=64: encoder C64-C128-C256-C512-C512-C512-C512-C512, decoder with dropout (0.5 in the paper)
-    in its first three blocks and skip connections, as in the paper. The innermost block has no BatchNorm (as in the paper's code):
-    it sees 1x1 maps, and with a batch of one, BatchNorm would zero them.
+    in its first three blocks and skip connections, as in the paper. The innermost block has no BatchNorm (as in
+    the paper's code): it sees 1x1 maps, and with a batch of one, BatchNorm would zero them.
     """
     if head not in ("mask", "rgb"):
         raise ValueError(f"head must be 'mask' or 'rgb', not {head!r}")

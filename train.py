@@ -40,6 +40,7 @@ DEFAULTS = dict(
     ndf=32,
     dropout=0.5,
     lr=2e-4,
+    decay=0.0,
     l1_weight=100.0,
     seed=0,
     minutes=14.0,  # With loading and the final evaluation, `python train.py` takes about 15 minutes.
@@ -67,6 +68,8 @@ def parse_args(argv=None):
     add("--ndf", type=int, help="discriminator width (default 32; the paper's is 64)")
     add("--dropout", type=float, help="dropout in the generator's three innermost decoder blocks (default 0.5)")
     add("--lr", type=float, help="Adam learning rate of both networks (default 2e-4)")
+    add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
+        "at the end, as in the paper (e.g. 0.5; default 0: constant)")
     add("--l1-weight", type=float, help="weight of the L1 loss against the GAN loss (default 100)")
     add("--seed", type=int, help="random seed (default 0)")
     add("--minutes", type=float, help="stop cleanly after this many minutes of training (default 14; 0: no "
@@ -87,7 +90,7 @@ def make_config(given, out, resume):
         config_path = run_dir / "config.json"
         if not config_path.is_file():
             raise ValueError(f"nothing to resume: {config_path} does not exist")
-        config = json.loads(config_path.read_text())
+        config = {**DEFAULTS, **json.loads(config_path.read_text())}  # Options added since keep their defaults.
         ignored = sorted(set(given) - set(RESUMABLE))
         if ignored:
             print(f"resuming with the run's own options; ignoring --{', --'.join(ignored)}")
@@ -199,6 +202,29 @@ class SampleGrid(keras.callbacks.Callback):
         write_image(self.folder / f"epoch-{epoch + 1:05d}.png", grid)
 
 
+class LinearDecay(keras.callbacks.Callback):
+    """The paper's schedule: the learning rate stays constant, then falls linearly to zero over the last
+    `fraction` of training. Progress is the further along of the epochs done and the time budget used."""
+
+    def __init__(self, learning_rate, epochs, minutes, fraction):
+        super().__init__()
+        self.learning_rate, self.epochs, self.seconds, self.fraction = learning_rate, epochs, minutes * 60, fraction
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        progress = (self.epoch + batch / max(1, self.params.get("steps") or 1)) / self.epochs
+        if self.seconds:
+            progress = max(progress, (time.monotonic() - self.start) / self.seconds)
+        rate = self.learning_rate * min(1.0, max(0.0, (1 - progress) / self.fraction))
+        for optimizer in (self.model.g_optimizer, self.model.d_optimizer):
+            optimizer.learning_rate.assign(rate)
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Stop training cleanly (the epoch's checkpoint is still written) once `minutes` have passed."""
 
@@ -284,6 +310,8 @@ def train(config, run_dir, resume=False, verbose="auto"):
                      SampleGrid(run_dir / "samples", *[np.asarray(x) for x in sample], chief=chief)]
         if config["minutes"]:
             callbacks.append(TimeBudget(config["minutes"]))
+        if config["decay"]:
+            callbacks.append(LinearDecay(config["lr"], config["epochs"], config["minutes"], config["decay"]))
         if chief:
             callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
                           keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False)]

@@ -9,8 +9,9 @@ what an object is, not on its colour, so a model must learn objects. B = splash(
 pasted instruments' and flowers' alpha as seen in the final layout (a later paste hides an earlier one).
 
 Whole source photos are held out: the photos in TEST_PHOTOS never appear in train/. Test pairs are stored at
-256 px, so that evaluation also measures predict.py's way back from the 128 px network to full resolution. The same cut-outs appear in
-both splits (in new places, sizes and angles), so the test split measures new backgrounds and layouts.
+256 px, so that evaluation also measures predict.py's way back from the 128 px network to full resolution.
+The same cut-outs appear in both splits (in new places, sizes and angles), so the test split measures new
+backgrounds and layouts.
 """
 import argparse
 import random
