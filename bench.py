@@ -3,6 +3,7 @@
     python bench.py train                 # demo settings and the paper's 256 px model, ours vs a plain loop
     python bench.py predict               # median seconds per 12-megapixel photo, end to end
     python bench.py export                # exported files' sizes and inference time at the model's size
+    python bench.py memory --files 300    # peak memory of predict.py over many files (compare two counts)
     python bench.py train --repeats 7 --steps 20
 
 "Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it); "plain" is the
@@ -173,9 +174,31 @@ def bench_export(repeats, run_dir):
             print(f"{label:<20}{size_text}  {1000 * statistics.median(times):7.1f} ms per photo", flush=True)
 
 
+def bench_memory(files, run_dir):
+    """Peak resident memory of predict.run over `files` small JPEGs: run with two counts, it should not grow."""
+    import resource
+
+    import data
+    import predict
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        if run_dir is None:
+            pix2pix.build_generator(128, 32, "mask").save(folder / "g.keras")
+            run_dir = folder / "g.keras"
+        image = data.encode_image(np.random.default_rng(0).uniform(0, 1, (240, 320, 3)).astype(np.float32), ".jpg")
+        (folder / "in").mkdir()
+        for i in range(files):
+            (folder / "in" / f"{i:05d}.jpg").write_bytes(image)
+        predict.run(folder / "in", folder / "out", run_dir, log=lambda m: None)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux reports KiB.
+    print(f"predict over {files} files (320x240 JPEG): peak resident memory {peak} MB")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("train", "predict", "export"), help="which benchmark")
+    parser.add_argument("what", choices=("train", "predict", "export", "memory"), help="which benchmark")
+    parser.add_argument("--files", type=int, default=3000, help="memory: how many files (default 3000)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per repeat (default 10)")
     parser.add_argument("--model", help="predict, export: a trained run (default: an untrained demo-size "
@@ -185,8 +208,10 @@ def main(argv=None):
         bench_train(args.repeats, args.steps)
     elif args.what == "predict":
         bench_predict(args.repeats, args.model)
-    else:
+    elif args.what == "export":
         bench_export(args.repeats, args.model)
+    else:
+        bench_memory(args.files, args.model)
 
 
 if __name__ == "__main__":
