@@ -106,6 +106,8 @@ def load_run(path):
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     config.setdefault("size", generator.input_shape[1])
     config.setdefault("head", "mask" if any(layer.name == "mask" for layer in generator.layers) else "rgb")
+    convolutions = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)]
+    config.setdefault("ngf", convolutions[0].filters)  # The first layer's width is the generator's ngf.
     config.setdefault("input", "color")
     config.setdefault("test_mode", "eval")
     return generator, config
@@ -244,7 +246,8 @@ def float32_generator(generator, config):
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
-        copy = build_generator(config["size"], config.get("ngf", 64), config["head"], config.get("dropout", 0.5))
+        # Dropout holds no weights, so the inference copy can leave it out.
+        copy = build_generator(config["size"], config["ngf"], config["head"], dropout=0.0)
     finally:
         keras.mixed_precision.set_global_policy(policy)
     copy.set_weights(generator.get_weights())

@@ -116,8 +116,10 @@ def test_rgb_head_keeps_the_original_lightness_at_full_resolution(tmp_path):
 
     generator = model.build_generator(32, 4, "rgb")
     generator.save(tmp_path / "g.keras")
-    colorizer = predict.Colorizer(*predict.load_run(tmp_path / "g.keras"))
-    assert colorizer.head == "rgb"
+    generator, config = predict.load_run(tmp_path / "g.keras")
+    assert config["head"] == "rgb" and config["ngf"] == 4 and config["size"] == 32  # Read off the bare file.
+    assert set(predict.float32_generator(generator, config)(np.zeros((1, 32, 32, 3)))) == {"image"}
+    colorizer = predict.Colorizer(generator, config)
     colorizer.input_mode = "gray"
     photo = big_photo(90, 130)
     output = colorizer([photo])[0]
