@@ -6,10 +6,10 @@
     python bench.py memory --files 300    # peak memory of predict.py over many files (compare two counts)
     python bench.py train --repeats 7 --steps 20
 
-"Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it); "plain" is the
-same generator and discriminator trained by a hand-written tf.function loop in float32, the way the TensorFlow
-tutorial does it. Both run in the same process, alternating, and each figure is the median over repeats of the
-median step time, so a busy neighbour on a shared machine moves both alike.
+"Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it; also in float32,
+to tell the two gains apart); "plain" is the same generator and discriminator trained by a hand-written
+tf.function loop in float32, the way the TensorFlow tutorial does it. All run in the same process, alternating, and each figure is the median over repeats of the
+median step time, so a busy neighbour on a shared machine moves all alike.
 """
 import argparse
 import statistics
@@ -94,18 +94,21 @@ def bench_train(repeats, steps):
     precision = train.resolve_precision("auto")
     settings = [("demo (128 px, ngf 32, batch 8)", 128, 32, 8), ("paper (256 px, ngf 64, batch 1)", 256, 64, 1),
                 ("paper (256 px, ngf 64, batch 8)", 256, 64, 8)]
-    print(f"precision of ours: {precision}; {repeats} repeats of {steps} steps; medians")
-    print(f"{'setting':<34}{'plain img/s':>12}{'ours img/s':>12}{'ratio':>8}")
+    print(f"precision of ours: {precision} (auto), and float32 for comparison; {repeats} repeats of {steps} "
+          "steps; medians of images/s")
+    print(f"{'setting':<34}{'plain':>8}{'ours fp32':>11}{'ours':>8}{'ratio':>8}")
     for name, size, ngf, batch in settings:
-        runners = {"plain": plain_loop(size, ngf, batch), "ours": ours(size, ngf, batch, precision)}
+        runners = {"plain": plain_loop(size, ngf, batch), "ours fp32": ours(size, ngf, batch, "float32"),
+                   "ours": ours(size, ngf, batch, precision)}
         for run in runners.values():
             run(3)  # Warm-up: tracing and the first steps.
         times = {key: [] for key in runners}
         for _ in range(repeats):
-            for key, run in runners.items():  # Alternating, so drift on the machine hits both.
+            for key, run in runners.items():  # Alternating, so drift on the machine hits all alike.
                 times[key].append(run(steps))
-        plain, ours_time = statistics.median(times["plain"]), statistics.median(times["ours"])
-        print(f"{name:<34}{batch / plain:>12.1f}{batch / ours_time:>12.1f}{plain / ours_time:>7.2f}x", flush=True)
+        rate = {key: batch / statistics.median(value) for key, value in times.items()}
+        print(f"{name:<34}{rate['plain']:>8.1f}{rate['ours fp32']:>11.1f}{rate['ours']:>8.1f}"
+              f"{rate['ours'] / rate['plain']:>7.2f}x", flush=True)
 
 
 def bench_predict(repeats, run_dir):
