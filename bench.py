@@ -92,7 +92,7 @@ def random_batch(size, batch):
 
 def bench_train(repeats, steps):
     precision = train.resolve_precision("auto")
-    settings = [("demo (128 px, ngf 32, batch 8)", 128, 32, 8), ("paper (256 px, ngf 64, batch 1)", 256, 64, 1),
+    settings = [("128 px, ngf = ndf = 32, batch 8", 128, 32, 8), ("paper (256 px, ngf 64, batch 1)", 256, 64, 1),
                 ("paper (256 px, ngf 64, batch 8)", 256, 64, 8)]
     print(f"precision of ours: {precision} (auto), and float32 for comparison; {repeats} repeats of {steps} "
           "steps; medians of images/s")
