@@ -8,8 +8,9 @@
 
 "Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it; also in float32,
 to tell the two gains apart); "plain" is the same generator and discriminator trained by a hand-written
-tf.function loop in float32, the way the TensorFlow tutorial does it. All run in the same process, alternating, and each figure is the median over repeats of the
-median step time, so a busy neighbour on a shared machine moves all alike.
+tf.function loop in float32, the way the TensorFlow tutorial does it. All run in the same process, alternating,
+and each figure is the median over repeats of the median step time, so a busy neighbour on a shared machine
+moves all alike.
 """
 import argparse
 import statistics

@@ -41,7 +41,7 @@ DEFAULTS = dict(
     dropout=0.5,
     lr=2e-4,
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
-    l1_weight=1000.0,  # The paper's 100 lets the GAN term steer the mask; 1000 fits objects better (README).
+    l1_weight=1000.0,  # With the paper's 100 the mask fits even the training layouts poorly (README).
     seed=0,
     minutes=14.0,  # With loading and the final evaluation, `python train.py` takes about 15 minutes.
     strategy="none",
@@ -69,7 +69,7 @@ def parse_args(argv=None):
     add("--dropout", type=float, help="dropout in the generator's three innermost decoder blocks (default 0.5)")
     add("--lr", type=float, help="Adam learning rate of both networks (default 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
-        "at the end, as in the paper (default 0.5; 0: constant)")
+        "at the end, as in the paper (default 0.5; 0: constant); with --minutes, of this invocation's budget")
     add("--l1-weight", type=float, help="weight of the L1 loss against the GAN loss (default 1000; the "
         "paper's is 100)")
     add("--seed", type=int, help="random seed (default 0)")
