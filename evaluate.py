@@ -217,7 +217,7 @@ def write_report(report, results, summaries):
     contact_sheet([row for rows in results.values() for row in rows], report / "contact_sheet.png")
 
 
-def evaluate(data, model=None, outputs=None, baseline=None, report=None, splits=None, log=print):
+def evaluate(data, model=None, outputs=None, baseline=None, report=None, log=print):
     """Run and score; returns {split: summary}, a flat folder's split named after the folder. Exactly one of
     model (a run directory, a .keras file or a (generator, config) pair), outputs and baseline."""
     if sum(x is not None for x in (model, outputs, baseline)) != 1:
@@ -241,8 +241,6 @@ def evaluate(data, model=None, outputs=None, baseline=None, report=None, splits=
         splits = {Path(data).name: Path(data)}  # A flat folder is reported under its own name.
     results = {}
     for split, folder in splits.items():
-        if splits and split not in splits:
-            continue
         items = load_split(folder, direction, log)
         if not items:
             continue
