@@ -112,6 +112,14 @@ def bench_train(repeats, steps):
               f"{rate['ours'] / rate['plain']:>7.2f}x", flush=True)
 
 
+def untrained_model(folder):
+    """A demo-size generator saved in `folder`, for speed figures when no run is given (speed does not need
+    training)."""
+    keras.mixed_precision.set_global_policy("float32")
+    pix2pix.build_generator(128, 32, "mask").save(Path(folder) / "g.keras")
+    return Path(folder) / "g.keras"
+
+
 def bench_predict(repeats, run_dir):
     """Median seconds per 12-megapixel JPEG through predict.run: decode, network, upsampling, encode, write."""
     import data
@@ -119,10 +127,7 @@ def bench_predict(repeats, run_dir):
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        if run_dir is None:
-            keras.mixed_precision.set_global_policy("float32")
-            pix2pix.build_generator(128, 32, "mask").save(folder / "g.keras")  # Speed does not need training.
-            run_dir = folder / "g.keras"
+        run_dir = run_dir or untrained_model(folder)
         rng = np.random.default_rng(0)
         small = rng.uniform(0, 1, (300, 400, 3)).astype(np.float32)
         for i in range(4):
@@ -145,10 +150,7 @@ def bench_export(repeats, run_dir):
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        if run_dir is None:
-            keras.mixed_precision.set_global_policy("float32")
-            pix2pix.build_generator(128, 32, "mask").save(folder / "g.keras")
-            run_dir = folder / "g.keras"
+        run_dir = run_dir or untrained_model(folder)
         predict.export(folder / "exported", run_dir, log=lambda m: None)
         generator, config = predict.load_run(run_dir)
         size = config["size"]
@@ -187,9 +189,7 @@ def bench_memory(files, run_dir):
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        if run_dir is None:
-            pix2pix.build_generator(128, 32, "mask").save(folder / "g.keras")
-            run_dir = folder / "g.keras"
+        run_dir = run_dir or untrained_model(folder)
         image = data.encode_image(np.random.default_rng(0).uniform(0, 1, (240, 320, 3)).astype(np.float32), ".jpg")
         (folder / "in").mkdir()
         for i in range(files):
