@@ -2,6 +2,7 @@
 
     python datasets/make_demo.py                              # rebuild datasets/demo from datasets/sources
     python datasets/make_demo.py --import-from ../shared      # first copy (downsized) sources from shared/
+    python datasets/make_demo.py --held-out 30 --seed 1234 --out /tmp/big   # a 180-pair test sample
 
 The style ("objects"): instruments and flowers keep their colour; everything else (the photo, animals, food,
 vehicles, sport and other objects, many of them red or bright) turns gray. Which pixels keep colour depends on
@@ -24,14 +25,16 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from data import read_image, resize, splash, write_image  # noqa: E402
+from data import read_image, resize, splash, split_pair, write_image  # noqa: E402
 
 SIZE = 256  # Side of the layouts, and of each half of the stored test pairs.
 TRAIN_SIDE = 144  # Training pairs are stored just above the default 128 px training size: more layouts fit.
 KEEP = ("instrument", "flower")  # Categories that keep their colour.
 TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
                "opencv_aero3")
-LAYOUTS = {"train": 20, "test": 5}  # Layouts per source photo.
+LAYOUTS = {"train": 20, "test": 5}  # Layouts per source photo from the first random stream (never changes).
+EXTRA_TRAIN = 16  # More training layouts per photo, from a second stream, so the test split stays the same.
+QUALITY = {"train": 65, "test": 85}  # JPEG quality: more training layouts fit in the size budget.
 PHOTO_MAX_SIDE = 512  # Sources are copied downsized to this.
 
 
@@ -77,7 +80,7 @@ def transform_sprite(rgb, alpha, longest, angle, mirror):
 
 
 def make_layout(photo, sprites, rng):
-    """One A|B pair: a random square crop of the photo with 2 to 4 cut-outs pasted on it."""
+    """(A, mask): a random square crop of the photo with 2 to 4 cut-outs pasted on it; B is splash(A, mask)."""
     height, width = photo.shape[:2]
     side = int(min(height, width) * rng.uniform(0.6, 1.0))
     top, left = rng.randint(0, height - side), rng.randint(0, width - side)
@@ -93,10 +96,32 @@ def make_layout(photo, sprites, rng):
         region = (slice(y, y + h), slice(x, x + w))
         a[region] = alpha * rgb + (1 - alpha) * a[region]
         mask[region] = alpha * float(category in KEEP) + (1 - alpha) * mask[region]
-    return a, splash(a, mask)
+    return a, mask
 
 
-def build(sources, out, seed=0):
+def write_pair(out, split, stem, a, mask, exact=None):
+    """Write A|B; with `exact`, also what the exact mask makes of the stored (JPEG) photo: a perfect model."""
+    b = splash(a, mask)
+    if split == "train":
+        a, b, mask = (resize(x, TRAIN_SIDE, TRAIN_SIDE) for x in (a, b, mask))
+    path = out / split / f"{stem}.jpg"
+    write_image(path, np.concatenate([a, b], axis=1), quality=QUALITY[split])
+    if exact:
+        write_image(exact / f"{stem}.png", splash(split_pair(read_image(path)[0])[0], mask))
+
+
+def build_held_out(sources, out, layouts, seed, exact=None):
+    """A larger test sample for development: `layouts` new layouts of each held-out photo, in out/test."""
+    sprites = load_sprites(sources / "sprites")
+    rng = random.Random(seed)
+    for stem in TEST_PHOTOS:
+        photo = read_image(sources / "photos" / f"{stem}.jpg")[0]
+        for index in range(layouts):
+            write_pair(out, "test", f"{stem}_{index}", *make_layout(photo, sprites, rng), exact)
+    print(f"test: {len(TEST_PHOTOS) * layouts} pairs in {out / 'test'}")
+
+
+def build(sources, out, seed=0, exact=None):
     sprites = load_sprites(sources / "sprites")
     photos = sorted((sources / "photos").glob("*.jpg"))
     missing = set(TEST_PHOTOS) - {p.stem for p in photos}
@@ -104,15 +129,17 @@ def build(sources, out, seed=0):
         raise SystemExit(f"test photos missing from {sources / 'photos'}: {sorted(missing)}")
     if out.exists():
         shutil.rmtree(out)
-    rng = random.Random(seed)
+    rng, extra = random.Random(seed), random.Random(seed + 1)
     for path in photos:
         split = "test" if path.stem in TEST_PHOTOS else "train"
         photo = read_image(path)[0]
         for index in range(LAYOUTS[split]):
-            a, b = make_layout(photo, sprites, rng)
-            if split == "train":
-                a, b = resize(a, TRAIN_SIDE, TRAIN_SIDE), resize(b, TRAIN_SIDE, TRAIN_SIDE)
-            write_image(out / split / f"{path.stem}_{index}.jpg", np.concatenate([a, b], axis=1), quality=85)
+            write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, rng), exact)
+    for path in photos:
+        if path.stem not in TEST_PHOTOS:
+            photo = read_image(path)[0]
+            for index in range(LAYOUTS["train"], LAYOUTS["train"] + EXTRA_TRAIN):
+                write_pair(out, "train", f"{path.stem}_{index}", *make_layout(photo, sprites, extra))
     for split in LAYOUTS:
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
 
@@ -123,10 +150,19 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=HERE / "demo", help="where the A|B pairs go (replaced)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the layouts")
     parser.add_argument("--import-from", type=Path, help="first copy the sources from this shared/ folder")
+    parser.add_argument("--held-out", type=int, metavar="N", help="instead, write N new layouts of each held-out "
+                        "photo to OUT/test: a larger test sample (use another --seed)")
+    parser.add_argument("--exact", type=Path, metavar="DIR", help="also write, for each pair, the exact mask's "
+                        "output on the stored photo: what a perfect model scores (evaluate.py --outputs DIR)")
     args = parser.parse_args(argv)
     if args.import_from:
         import_sources(args.import_from, args.sources)
-    build(args.sources, args.out, args.seed)
+    if args.exact:
+        args.exact.mkdir(parents=True, exist_ok=True)
+    if args.held_out:
+        build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact)
+    else:
+        build(args.sources, args.out, args.seed, args.exact)
 
 
 if __name__ == "__main__":
