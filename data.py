@@ -241,8 +241,26 @@ def to_unit_range(image):
     return image * 2 - 1
 
 
-def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None):
-    """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], batch, prefetch.
+def cut_mix(a, b, probability):
+    """On a batch of pairs: paste a random box (a quarter to a half of the side) of its neighbour into each pair,
+    with the given probability, into A and B alike. A style that decides colour object by object holds pixel by
+    pixel in the mixed pair, which then shows objects and backgrounds that were never seen together."""
+    import tensorflow as tf
+
+    count, size = tf.shape(a)[0], a.shape[1]
+    height = tf.random.uniform([count], size // 4, size // 2 + 1, dtype=tf.int32)
+    width = tf.random.uniform([count], size // 4, size // 2 + 1, dtype=tf.int32)
+    top = tf.cast(tf.random.uniform([count]) * tf.cast(size - height + 1, tf.float32), tf.int32)
+    left = tf.cast(tf.random.uniform([count]) * tf.cast(size - width + 1, tf.float32), tf.int32)
+    rows, cols = tf.range(size)[None, :, None], tf.range(size)[None, None, :]
+    box = ((rows >= top[:, None, None]) & (rows < (top + height)[:, None, None])
+           & (cols >= left[:, None, None]) & (cols < (left + width)[:, None, None]))
+    box = (box & (tf.random.uniform([count]) < probability)[:, None, None])[..., None]
+    return tf.where(box, tf.roll(a, 1, 0), a), tf.where(box, tf.roll(b, 1, 0), b)
+
+
+def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None, mix=0.0):
+    """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], batch, [mix], prefetch.
 
     When shuffling (training) it repeats for ever: fit takes steps_per_epoch steps from one iterator, because
     a new iterator each epoch costs Keras more than a second on a CPU, a quarter of a demo epoch."""
@@ -256,6 +274,8 @@ def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None):
         dataset = dataset.map(lambda a, b: (center_crop(a, size), center_crop(b, size)))
     dataset = dataset.map(lambda a, b: (to_unit_range(a), to_unit_range(b)), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=shuffle and len(inputs) >= batch_size)
+    if shuffle and mix:  # On the batch: each pair takes its box from its neighbour.
+        dataset = dataset.map(lambda a, b: cut_mix(a, b, mix), num_parallel_calls=tf.data.AUTOTUNE)
     return (dataset.repeat() if shuffle else dataset).prefetch(tf.data.AUTOTUNE)
 
 

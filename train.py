@@ -39,6 +39,7 @@ DEFAULTS = dict(
     ngf=32,
     ndf=16,  # The discriminator is most of a step's work; at 16 a run takes a quarter more steps, no worse.
     dropout=0.5,
+    mix=0.0,
     lr=2e-4,
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
     l1_weight=1000.0,  # With the paper's 100 the mask fits even the training layouts poorly (README).
@@ -67,6 +68,8 @@ def parse_args(argv=None):
     add("--ngf", type=int, help="generator width: filters of its first layer (default 32; the paper's is 64)")
     add("--ndf", type=int, help="discriminator width (default 16; the paper's is 64)")
     add("--dropout", type=float, help="dropout in the generator's three innermost decoder blocks (default 0.5)")
+    add("--mix", type=float, help="probability of pasting a box of another training pair into a pair, A and B "
+        "alike (default 0)")
     add("--lr", type=float, help="Adam learning rate of both networks (default 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
         "at the end, as in the paper (default 0.5; 0: constant); with --minutes, of this invocation's budget")
@@ -292,7 +295,8 @@ def train(config, run_dir, resume=False, verbose="auto"):
     photos, targets, _ = load_pairs(splits["train"], size, config["direction"], config["input"])
     print(f"{len(photos)} training pairs from {splits['train']}; run directory {run_dir}")
     # The batch is global: under a strategy, fit splits each batch across the replicas.
-    dataset = make_dataset(photos, targets, size, config["batch_size"], seed=config["seed"])
+    dataset = make_dataset(photos, targets, size, config["batch_size"], seed=config["seed"],
+                           mix=config["mix"])
     held_out = held_out_dir(config["data"])
     scope = strategy.scope if strategy else contextlib.nullcontext
     with scope():  # The networks' variables: mirrored on every replica under a strategy.

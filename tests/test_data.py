@@ -70,6 +70,25 @@ def test_jitter_keeps_a_and_b_aligned(size, extra, seed):
     assert any(np.array_equal(ja, w) or np.array_equal(ja, w[:, ::-1]) for w in windows)
 
 
+@given(st.integers(0, 2**31 - 1))
+def test_cut_mix_pastes_one_box_of_the_next_pair_into_a_and_b_alike(seed):
+    import tensorflow as tf
+
+    tf.random.set_seed(seed)
+    count, size = 3, 16
+    a = tf.constant(np.arange(count, dtype=np.float32)[:, None, None, None] * np.ones((1, size, size, 3)) / 4)
+    ma, mb = (x.numpy() for x in data.cut_mix(a, -a, probability=1.0))
+    np.testing.assert_array_equal(mb, -ma)  # B is still the same function of A, pixel by pixel.
+    for i in range(count):
+        box = ma[i, ..., 0] != a.numpy()[i, 0, 0, 0]
+        assert np.all(ma[i, ..., 0][box] == a.numpy()[(i - 1) % count, 0, 0, 0])  # From the neighbouring pair.
+        rows, cols = np.nonzero(box)
+        height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert box.sum() == height * width and size // 4 <= min(height, width) <= max(height, width) <= size // 2
+    unchanged = data.cut_mix(a, -a, probability=0.0)[0].numpy()
+    np.testing.assert_array_equal(unchanged, a.numpy())
+
+
 def test_dataset_yields_unit_range_batches(tmp_path):
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (5, 36, 36, 3)).astype(np.uint8)
