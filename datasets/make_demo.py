@@ -139,7 +139,7 @@ def build(sources, out, seed=0, exact=None):
         if path.stem not in TEST_PHOTOS:
             photo = read_image(path)[0]
             for index in range(LAYOUTS["train"], LAYOUTS["train"] + EXTRA_TRAIN):
-                write_pair(out, "train", f"{path.stem}_{index}", *make_layout(photo, sprites, extra))
+                write_pair(out, "train", f"{path.stem}_{index}", *make_layout(photo, sprites, extra), exact)
     for split in LAYOUTS:
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
 
