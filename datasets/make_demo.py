@@ -2,7 +2,7 @@
 
     python datasets/make_demo.py                              # rebuild datasets/demo from datasets/sources
     python datasets/make_demo.py --import-from ../shared      # first copy (downsized) sources from shared/
-    python datasets/make_demo.py --held-out 30 --seed 1234 --out /tmp/big   # a 180-pair test sample
+    python datasets/make_demo.py --held-out 30 --seed 12345 --out /tmp/heldout   # a 180-pair test sample
 
 The style ("objects"): instruments and flowers keep their colour; everything else (the photo, animals, food,
 vehicles, sport and other objects, many of them red or bright) turns gray. Which pixels keep colour depends on
