@@ -33,7 +33,7 @@ KEEP = ("instrument", "flower")  # Categories that keep their colour.
 TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
                "opencv_aero3")
 LAYOUTS = {"train": 20, "test": 5}  # Layouts per source photo from the first random stream (never changes).
-EXTRA_TRAIN = 16  # More training layouts per photo, from a second stream, so the test split stays the same.
+EXTRA = {"train": 16, "test": 0}  # More layouts per photo from a second stream, so the test split stays the same.
 QUALITY = {"train": 65, "test": 85}  # JPEG quality: more training layouts fit in the size budget.
 PHOTO_MAX_SIDE = 512  # Sources are copied downsized to this.
 
@@ -135,11 +135,8 @@ def build(sources, out, seed=0, exact=None):
         photo = read_image(path)[0]
         for index in range(LAYOUTS[split]):
             write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, rng), exact)
-    for path in photos:
-        if path.stem not in TEST_PHOTOS:
-            photo = read_image(path)[0]
-            for index in range(LAYOUTS["train"], LAYOUTS["train"] + EXTRA_TRAIN):
-                write_pair(out, "train", f"{path.stem}_{index}", *make_layout(photo, sprites, extra), exact)
+        for index in range(LAYOUTS[split], LAYOUTS[split] + EXTRA[split]):
+            write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, extra), exact)
     for split in LAYOUTS:
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
 
