@@ -15,13 +15,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log (a ha
 import keras  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from data import splash  # noqa: E402
+from data import luminance, splash  # noqa: E402
 
 # Keras's BatchNormalization defaults (momentum 0.99, epsilon 1e-3) differ from the paper's Torch code (0.1 in
 # Torch's convention, i.e. 0.9 here, and 1e-5). Minutes-long CPU runs take few steps, and with 0.99 the moving
 # statistics would still be far from the data when training stops, so we take the paper's values.
 BATCHNORM = dict(momentum=0.9, epsilon=1e-5)
 SLOPE = 0.2  # LeakyReLU slope of the paper; Keras's default is 0.3.
+CHROMA_FLOOR = 0.2  # Sum of |RGB - gray| in [-1, 1] units at about Lab chroma 10, where colour becomes visible.
 
 
 def init():
@@ -117,18 +118,28 @@ def discriminator_loss(real_logits, fake_logits):
     return 0.5 * (real + fake)
 
 
-def generator_losses(fake_logits, outputs, targets):
-    """(GAN loss, L1 loss): the generator wants D to call its output real, and to be close to the target."""
+def generator_losses(fake_logits, outputs, targets, photos=None):
+    """(GAN loss, L1 loss): the generator wants D to call its output real, and to be close to the target.
+
+    With `photos` (the "colour" L1 of a mask head), each pixel's error is divided by the photo's own chroma there
+    (at least CHROMA_FLOOR): since output - target = (mask - target mask) * chroma, that is the L1 of the mask
+    itself wherever the photo has colour, so a pale stem weighs as much as a saturated petal, as in the colour
+    IoU. The paper's L1 weighs each pixel by its chroma instead."""
     gan = ops.mean(ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True))
-    l1 = ops.mean(ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32")))
-    return gan, l1
+    error = ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32"))
+    if photos is None:
+        return gan, ops.mean(error)
+    photos = ops.cast(photos, "float32")
+    chroma = ops.sum(ops.abs(photos - luminance(photos)), axis=-1)
+    return gan, ops.mean(ops.sum(error, axis=-1) / ops.maximum(chroma, CHROMA_FLOOR))
 
 
 class Pix2Pix(keras.Model):
     """The conditional GAN: `fit` on (photo, target) batches in [-1, 1] trains both networks."""
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=100.0, colour_l1=False, **kwargs):
         super().__init__(**kwargs)
+        self.colour_l1 = colour_l1
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
@@ -162,7 +173,7 @@ class Pix2Pix(keras.Model):
             outputs = self.generator(photos, training=True)
             real_logits = self.discriminator([photos, targets], training=True)
             fake_logits = self.discriminator([photos, outputs], training=True)
-            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets)
+            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets, photos if self.colour_l1 else None)
             g_total = g_gan + self.l1_weight * g_l1
             d_loss = discriminator_loss(real_logits, fake_logits)
             g_scaled, d_scaled = g_total / replicas, d_loss / replicas

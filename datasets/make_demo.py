@@ -3,6 +3,7 @@
     python datasets/make_demo.py                              # rebuild datasets/demo from datasets/sources
     python datasets/make_demo.py --import-from ../shared      # first copy (downsized) sources from shared/
     python datasets/make_demo.py --held-out 30 --seed 12345 --out /tmp/heldout   # a 180-pair test sample
+    python datasets/make_demo.py --held-out 8 --seed 777 --photos train --out /tmp/seen  # new layouts, seen photos
 
 The style ("objects"): instruments and flowers keep their colour; everything else (the photo, animals, food,
 vehicles, sport and other objects, many of them red or bright) turns gray. Which pixels keep colour depends on
@@ -110,15 +111,18 @@ def write_pair(out, split, stem, a, mask, exact=None):
         write_image(exact / f"{stem}.png", splash(split_pair(read_image(path)[0])[0], mask))
 
 
-def build_held_out(sources, out, layouts, seed, exact=None):
-    """A larger test sample for development: `layouts` new layouts of each held-out photo, in out/test."""
+def build_held_out(sources, out, layouts, seed, exact=None, photos="test"):
+    """A larger test sample for development: `layouts` new layouts of each held-out photo (with photos="train":
+    of each training photo instead), in out/test."""
     sprites = load_sprites(sources / "sprites")
     rng = random.Random(seed)
-    for stem in TEST_PHOTOS:
+    stems = TEST_PHOTOS if photos == "test" else sorted(
+        p.stem for p in (sources / "photos").glob("*.jpg") if p.stem not in TEST_PHOTOS)
+    for stem in stems:
         photo = read_image(sources / "photos" / f"{stem}.jpg")[0]
         for index in range(layouts):
             write_pair(out, "test", f"{stem}_{index}", *make_layout(photo, sprites, rng), exact)
-    print(f"test: {len(TEST_PHOTOS) * layouts} pairs in {out / 'test'}")
+    print(f"test: {len(stems) * layouts} pairs in {out / 'test'}")
 
 
 def build(sources, out, seed=0, exact=None):
@@ -149,6 +153,8 @@ def main(argv=None):
     parser.add_argument("--import-from", type=Path, help="first copy the sources from this shared/ folder")
     parser.add_argument("--held-out", type=int, metavar="N", help="instead, write N new layouts of each held-out "
                         "photo to OUT/test: a larger test sample (use another --seed)")
+    parser.add_argument("--photos", choices=("test", "train"), default="test", help="with --held-out: lay out "
+                        "the held-out photos (default) or the training photos (new layouts, seen backgrounds)")
     parser.add_argument("--exact", type=Path, metavar="DIR", help="also write, for each pair, the exact mask's "
                         "output on the stored photo: what a perfect model scores (evaluate.py --outputs DIR)")
     args = parser.parse_args(argv)
@@ -157,7 +163,7 @@ def main(argv=None):
     if args.exact:
         args.exact.mkdir(parents=True, exist_ok=True)
     if args.held_out:
-        build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact)
+        build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact, args.photos)
     else:
         build(args.sources, args.out, args.seed, args.exact)
 

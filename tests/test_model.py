@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+import data
 import model
 import train
 from conftest import ROOT, TINY
@@ -105,6 +106,9 @@ def test_bad_options_are_clear_errors(tmp_path):
         train.make_config({"input": "gray", "head": "mask"}, None, False)
     config, _ = train.make_config({"input": "gray"}, str(tmp_path / "run"), False)
     assert config["head"] == "rgb"  # Gray input cannot keep colour it does not have: the rgb head it is.
+    assert config["l1"] == "image"  # And the paper's L1, as the colour L1 measures a mask.
+    with pytest.raises(ValueError, match="--head mask"):
+        train.make_config({"l1": "colour", "head": "rgb"}, None, False)
     with pytest.raises(ValueError, match="nothing to resume"):
         train.make_config({}, str(tmp_path / "none"), True)
 
@@ -116,3 +120,23 @@ def test_paper_generator_has_the_paper_shape():
     assert bottleneck and bottleneck[0][-1] == 512
     assert 54_000_000 < generator.count_params() < 55_000_000
     assert model.build_discriminator(256, 64).output.shape[1:] == (30, 30, 1)  # 70x70 patches.
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_colour_l1_is_the_mask_error_wherever_the_photo_has_colour(seed):
+    """splash(photo, m) against splash(photo, m*): the colour L1 is |m - m*| averaged over the pixels, 0 on
+    gray pixels, whatever the photo's saturation; the paper's L1 weighs the same errors by the chroma."""
+    rng = np.random.default_rng(seed)
+    colours = rng.uniform(0, 1, (2, 8, 8, 3))
+    tint = colours - data.luminance(colours)  # No luma, only chroma: scaled to between 0.3 and 0.8 (floor 0.2).
+    tint *= rng.uniform(0.3, 0.8, (2, 8, 8, 1)) / np.abs(tint).sum(axis=-1, keepdims=True)
+    tint[:, :4] = 0  # The top half is gray.
+    photos = (rng.uniform(-0.3, 0.3, (2, 8, 8, 1)) + tint).astype(np.float32)
+    mask, wanted = (rng.uniform(0, 1, (2, 8, 8, 1)).astype(np.float32) for _ in range(2))
+    outputs, targets = data.splash(photos, mask), data.splash(photos, wanted)
+    logits = np.zeros((2, 2, 2, 1), np.float32)
+    _, colour = model.generator_losses(logits, outputs, targets, photos)
+    expected = np.abs(mask - wanted)[:, 4:].sum() / mask.size
+    assert float(colour) == pytest.approx(expected, rel=1e-4)
+    _, image = model.generator_losses(logits, outputs, targets)
+    assert float(image) != pytest.approx(expected, rel=0.05)
