@@ -43,7 +43,7 @@ DEFAULTS = dict(
     mix=0.5,  # Cut-mix on half the pairs: +0.019 and +0.006 on 180 held-out pairs in two tries; noise-sized (README).
     lr=2e-4,
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
-    l1="colour",  # The mask's error wherever the photo has colour: +0.02 to +0.05 on every held-out sample (README).
+    l1="colour",  # The mask's error where the photo has colour: +0.02 on average on each held-out sample (README).
     l1_weight=10000.0,  # With the paper's 100 the mask fits even the training layouts poorly; 1000 and 10000
     # both fix that, and 10000 (the GAN term light) did a little better on held-out photos (README).
     seed=0,
