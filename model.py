@@ -134,12 +134,39 @@ def generator_losses(fake_logits, outputs, targets, photos=None):
     return gan, ops.mean(ops.sum(error, axis=-1) / ops.maximum(chroma, CHROMA_FLOOR))
 
 
+def target_mask(photos, targets):
+    """(mask, weight), each B x H x W: the mask m* with targets = splash(photos, m*), and how far it is defined.
+
+    target - gray = m* (photo - gray), so m* is their projection, clipped to [0, 1] (JPEG noise). Where the photo
+    is gray it is undefined: each pixel weighs its chroma over CHROMA_FLOOR, at most 1."""
+    photos, targets = ops.cast(photos, "float32"), ops.cast(targets, "float32")
+    gray = luminance(photos)
+    colour = photos - gray
+    power = ops.sum(colour * colour, axis=-1)
+    mask = ops.clip(ops.sum((targets - gray) * colour, axis=-1) / ops.maximum(power, 1e-6), 0.0, 1.0)
+    return mask, ops.minimum(ops.sum(ops.abs(colour), axis=-1) / CHROMA_FLOOR, 1.0)
+
+
+def mask_cross_entropy(mask_logits, photos, targets):
+    """The "bce" loss of a mask head: the cross-entropy of its mask against the target's, where the photo has
+    colour. Unlike any L1 of the sigmoid's output, whose gradient vanishes where the mask is confidently wrong (a
+    missed violin), its gradient on the logits stays mask - m* there."""
+    wanted, weight = target_mask(photos, targets)
+    logits = ops.cast(mask_logits[..., 0], "float32")
+    return ops.mean(weight * ops.binary_crossentropy(wanted, logits, from_logits=True))
+
+
 class Pix2Pix(keras.Model):
     """The conditional GAN: `fit` on (photo, target) batches in [-1, 1] trains both networks."""
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, colour_l1=False, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=100.0, l1="image", **kwargs):
+        """l1: "image" (the paper's L1), "colour" (generator_losses) or "bce" (mask_cross_entropy): the last two
+        need a mask head."""
         super().__init__(**kwargs)
-        self.colour_l1 = colour_l1
+        self.l1 = l1
+        # For "bce": the same generator, also returning its mask's logits (the "head" layer, before the sigmoid).
+        self.with_logits = keras.Model(generator.input, [generator.output, generator.get_layer("head").output]) \
+            if l1 == "bce" else None
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
@@ -170,10 +197,15 @@ class Pix2Pix(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             # training=True explicitly: Keras 3 would otherwise run BatchNorm and Dropout in inference mode here.
-            outputs = self.generator(photos, training=True)
+            if self.with_logits:
+                outputs, mask_logits = self.with_logits(photos, training=True)
+            else:
+                outputs = self.generator(photos, training=True)
             real_logits = self.discriminator([photos, targets], training=True)
             fake_logits = self.discriminator([photos, outputs], training=True)
-            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets, photos if self.colour_l1 else None)
+            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets, photos if self.l1 == "colour" else None)
+            if self.l1 == "bce":
+                g_l1 = mask_cross_entropy(mask_logits, photos, targets)
             g_total = g_gan + self.l1_weight * g_l1
             d_loss = discriminator_loss(real_logits, fake_logits)
             g_scaled, d_scaled = g_total / replicas, d_loss / replicas

@@ -107,8 +107,9 @@ def test_bad_options_are_clear_errors(tmp_path):
     config, _ = train.make_config({"input": "gray"}, str(tmp_path / "run"), False)
     assert config["head"] == "rgb"  # Gray input cannot keep colour it does not have: the rgb head it is.
     assert config["l1"] == "image"  # And the paper's L1, as the colour L1 measures a mask.
-    with pytest.raises(ValueError, match="--head mask"):
-        train.make_config({"l1": "colour", "head": "rgb"}, None, False)
+    for l1 in ("colour", "bce"):
+        with pytest.raises(ValueError, match="--head mask"):
+            train.make_config({"l1": l1, "head": "rgb"}, None, False)
     with pytest.raises(ValueError, match="nothing to resume"):
         train.make_config({}, str(tmp_path / "none"), True)
 
@@ -140,3 +141,21 @@ def test_colour_l1_is_the_mask_error_wherever_the_photo_has_colour(seed):
     assert float(colour) == pytest.approx(expected, rel=1e-4)
     _, image = model.generator_losses(logits, outputs, targets)
     assert float(image) != pytest.approx(expected, rel=0.05)
+
+
+def test_mask_cross_entropy_learns_the_target_mask_where_the_photo_has_colour():
+    """target_mask recovers m* from splash(photo, m*) on coloured pixels and ignores gray ones; the loss is ~0
+    for a confident right mask and large for a confident wrong one, whatever the gray pixels get."""
+    rng = np.random.default_rng(0)
+    photos = rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32)
+    photos[:, :4] = data.luminance(photos[:, :4])  # The top half is gray.
+    wanted = (rng.uniform(0, 1, (2, 8, 8, 1)) > 0.5).astype(np.float32)
+    targets = data.splash(photos, wanted)
+    mask, weight = model.target_mask(photos, targets)
+    coloured = np.asarray(weight) > 0.5
+    assert coloured[:, 4:].mean() > 0.9 and np.asarray(weight)[:, :4].max() < 1e-5
+    np.testing.assert_allclose(np.asarray(mask)[coloured], wanted[..., 0][coloured], atol=1e-4)
+    right = np.where(wanted > 0.5, 10.0, -10.0).astype(np.float32)
+    right[:, :4] *= -1  # Wrong on the gray pixels, where it does not matter.
+    assert float(model.mask_cross_entropy(right, photos, targets)) < 1e-3
+    assert float(model.mask_cross_entropy(-right, photos, targets)) > 4
