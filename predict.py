@@ -29,7 +29,7 @@ from data import (BadImage, list_images, prepare_input, read_image, resize, spla
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled.
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
 RADIUS = 1  # Window radius in mask pixels (measured: 1 beats 0.5 and 2 on the demo).
-CUT = 0.5  # The network's mask is cut here, so each pixel is kept or dropped (+0.01 to +0.045 pooled IoU, README).
+CUT = 0.5  # The network's mask is cut here, so each pixel is kept or dropped (+0.003 to +0.044 pooled IoU, README).
 SNAP = 0.01  # Mask values this close to 0 or 1 become exactly 0 or 1: what is dropped is exactly gray.
 FORMATS = {"jpg": ".jpg", "jpeg": ".jpg", "png": ".png", "webp": ".webp", "tif": ".tif", "tiff": ".tif",
            "bmp": ".bmp"}

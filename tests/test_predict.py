@@ -36,6 +36,17 @@ def test_full_resolution_mask_is_exactly_gray_where_dropped(colorizer):
     np.testing.assert_allclose(data.luminance(output), data.luminance(photo), atol=1e-5)  # Lightness kept.
 
 
+@pytest.mark.parametrize("value", [0.3, 0.7])
+def test_a_faint_mask_is_cut_into_keep_or_drop(tiny_run, value):
+    """The network's mask is cut at 0.5: a faint 0.3 drops the colour entirely and 0.7 keeps all of it."""
+    colorizer = predict.Colorizer(*predict.load_run(tiny_run[0]))
+    colorizer.network = lambda batch, training: np.full((*batch.shape[:3], 1), value, np.float32)
+    photo = big_photo(300, 400)
+    output = colorizer([photo])[0]
+    expected = photo if value > 0.5 else np.broadcast_to(data.luminance(photo), photo.shape)
+    np.testing.assert_allclose(output, expected, atol=1e-6)
+
+
 def test_guided_upsampling_puts_the_edge_on_the_photo_edge():
     """A blurry low-resolution mask of a disc comes back with its edge where the photo's edge is."""
     photo = np.full((400, 400, 3), (0.2, 0.6, 0.3), np.float32)
