@@ -153,17 +153,19 @@ def main(argv=None):
     parser.add_argument("--import-from", type=Path, help="first copy the sources from this shared/ folder")
     parser.add_argument("--held-out", type=int, metavar="N", help="instead, write N new layouts of each held-out "
                         "photo to OUT/test: a larger test sample (use another --seed)")
-    parser.add_argument("--photos", choices=("test", "train"), default="test", help="with --held-out: lay out "
+    parser.add_argument("--photos", choices=("test", "train"), help="with --held-out: lay out "
                         "the held-out photos (default) or the training photos (new layouts, seen backgrounds)")
     parser.add_argument("--exact", type=Path, metavar="DIR", help="also write, for each pair, the exact mask's "
                         "output on the stored photo: what a perfect model scores (evaluate.py --outputs DIR)")
     args = parser.parse_args(argv)
+    if args.photos and not args.held_out:
+        parser.error("--photos needs --held-out N: the demo itself always lays out both")
     if args.import_from:
         import_sources(args.import_from, args.sources)
     if args.exact:
         args.exact.mkdir(parents=True, exist_ok=True)
     if args.held_out:
-        build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact, args.photos)
+        build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact, args.photos or "test")
     else:
         build(args.sources, args.out, args.seed, args.exact)
 
