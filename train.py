@@ -45,7 +45,7 @@ DEFAULTS = dict(
     lr=1e-3,  # With --l1 bce, 5e-4, 1e-3 and 2e-3 all beat the paper's 2e-4 on each held-out sample (README).
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
     l1="bce",  # The mask's cross-entropy where the photo has colour; with predict.py's 0.5 cut, better than the
-    # L1 on two of three held-out samples, by 0.02-0.03 on the larger two (README).
+    # L1 on two of three held-out samples, by 0.01-0.03 on the larger two (README).
     l1_weight=10000.0,  # With the paper's 100 the mask fits even the training layouts poorly; 1000 and 10000
     # both fix that, and 10000 (the GAN term light) did a little better on held-out photos (README).
     seed=0,
