@@ -41,7 +41,8 @@ DEFAULTS = dict(
     ndf=8,  # The discriminator was most of a step's work: at 8 a 14-minute run takes 64 epochs, not 55 at 16,
     # with the same held-out quality in two runs of each (README); at 4, steps are hardly faster.
     dropout=0.5,
-    mix=0.5,  # Cut-mix on half the pairs: +0.019 and +0.006 on 180 held-out pairs in two tries; noise-sized (README).
+    mix=0.5,  # Cut-mix on half the pairs: without it, the defaults scored below four runs with it on every held-out
+    # sample (README).
     lr=1e-3,  # With --l1 bce, 5e-4, 1e-3 and 2e-3 all beat the paper's 2e-4 on each held-out sample (README).
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
     l1="bce",  # The mask's cross-entropy where the photo has colour; with predict.py's 0.5 cut, better than the
