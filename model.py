@@ -118,14 +118,17 @@ def discriminator_loss(real_logits, fake_logits):
     return 0.5 * (real + fake)
 
 
-def generator_losses(fake_logits, outputs, targets, photos=None):
+def generator_losses(fake_logits, outputs, targets, photos=None, mask_logits=None):
     """(GAN loss, L1 loss): the generator wants D to call its output real, and to be close to the target.
 
     With `photos` (the "colour" L1 of a mask head), each pixel's error is divided by the photo's own chroma there
     (at least CHROMA_FLOOR): since output - target = (mask - target mask) * chroma, that is the L1 of the mask
     itself wherever the photo has colour, so a pale stem weighs as much as a saturated petal, as in the colour
-    IoU. The paper's L1 weighs each pixel by its chroma instead."""
+    IoU. The paper's L1 weighs each pixel by its chroma instead. With `photos` and `mask_logits` (the "bce" loss),
+    mask_cross_entropy takes the L1's place."""
     gan = ops.mean(ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True))
+    if mask_logits is not None:
+        return gan, mask_cross_entropy(mask_logits, photos, targets)
     error = ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32"))
     if photos is None:
         return gan, ops.mean(error)
@@ -197,15 +200,15 @@ class Pix2Pix(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             # training=True explicitly: Keras 3 would otherwise run BatchNorm and Dropout in inference mode here.
-            if self.with_logits:
+            mask_logits = None
+            if self.l1 == "bce":
                 outputs, mask_logits = self.with_logits(photos, training=True)
             else:
                 outputs = self.generator(photos, training=True)
             real_logits = self.discriminator([photos, targets], training=True)
             fake_logits = self.discriminator([photos, outputs], training=True)
-            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets, photos if self.l1 == "colour" else None)
-            if self.l1 == "bce":
-                g_l1 = mask_cross_entropy(mask_logits, photos, targets)
+            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets, photos if self.l1 != "image" else None,
+                                           mask_logits)
             g_total = g_gan + self.l1_weight * g_l1
             d_loss = discriminator_loss(real_logits, fake_logits)
             g_scaled, d_scaled = g_total / replicas, d_loss / replicas
