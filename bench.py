@@ -3,7 +3,7 @@
     python bench.py train                 # demo settings and the paper's 256 px model, ours vs a plain loop
     python bench.py predict               # median seconds per 12-megapixel photo, end to end
     python bench.py export                # exported files' sizes and inference time at the model's size
-    python bench.py memory --files 300    # peak memory of predict.py over many files (compare two counts)
+    python bench.py memory                # peak memory of predict.py over twelve 12-megapixel photos
     python bench.py train --repeats 7 --steps 20
 
 "Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it; also in float32,
@@ -13,11 +13,13 @@ and each figure is the median over repeats of the median step time, so a busy ne
 moves all alike.
 """
 import argparse
+import math
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 import model as pix2pix  # Pins the Keras backend.
@@ -180,29 +182,33 @@ def bench_export(repeats, run_dir):
             print(f"{label:<20}{size_text}  {1000 * statistics.median(times):7.1f} ms per photo", flush=True)
 
 
-def bench_memory(files, run_dir):
-    """Peak resident memory of predict.run over `files` small JPEGs: run with two counts, it should not grow."""
+def bench_memory(files, megapixels, run_dir):
+    """Peak resident memory of predict.run over `files` JPEGs of `megapixels` (4:3): it should not grow with
+    the number of files, and stay bounded for large photos."""
     import resource
 
     import data
     import predict
 
+    width, height = round(math.sqrt(megapixels * 1e6 * 4 / 3)), round(math.sqrt(megapixels * 1e6 * 3 / 4))
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         run_dir = run_dir or untrained_model(folder)
-        image = data.encode_image(np.random.default_rng(0).uniform(0, 1, (240, 320, 3)).astype(np.float32), ".jpg")
+        small = np.random.default_rng(0).integers(0, 256, (height // 10, width // 10, 3), dtype=np.uint8)
+        image = data.encode_image(cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC), ".jpg")
         (folder / "in").mkdir()
         for i in range(files):
             (folder / "in" / f"{i:05d}.jpg").write_bytes(image)
         predict.run(folder / "in", folder / "out", run_dir, log=lambda m: None)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux reports KiB.
-    print(f"predict over {files} files (320x240 JPEG): peak resident memory {peak} MB")
+    print(f"predict over {files} files ({width}x{height} JPEG): peak resident memory {peak} MB")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("train", "predict", "export", "memory"), help="which benchmark")
-    parser.add_argument("--files", type=int, default=3000, help="memory: how many files (default 3000)")
+    parser.add_argument("--files", type=int, default=12, help="memory: how many files (default 12)")
+    parser.add_argument("--megapixels", type=float, default=12, help="memory: size of each file (default 12)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per repeat (default 10)")
     parser.add_argument("--model", help="predict, export: a trained run (default: an untrained demo-size "
@@ -215,7 +221,7 @@ def main(argv=None):
     elif args.what == "export":
         bench_export(args.repeats, args.model)
     else:
-        bench_memory(args.files, args.model)
+        bench_memory(args.files, args.megapixels, args.model)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,23 @@
 In memory an image is RGB float32 in [0, 1] (shape H x W x 3); the network sees it scaled to [-1, 1].
 """
 import argparse
+import contextlib
 import os
 import random
+import re
+import secrets
+import shutil
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
+IMAGE_EXTENSIONS = JPEG_SUFFIXES | {".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+DEEP_SUFFIXES = {".png", ".tif", ".tiff"}  # Formats that hold 16 bits per channel.
+ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}  # Formats whose alpha channel viewers read.
 SPLITS = ("train", "val", "test")
 MIN_SIDE = 16  # Pixels: a half smaller than this is not a photo worth learning from.
 JITTER = 1.12  # The paper's jitter: resize to about 1.12x the training size, then crop back.
@@ -56,82 +62,163 @@ def list_images(folder):
                   if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith("."))
 
 
-def read_image(path):
-    """Read any common image file as (rgb, alpha, depth): rgb float32 in [0, 1] (H x W x 3), alpha float32 or
-    None, and the file's bits per channel (8 or 16; 32 for float files).
+def jpeg_is_complete(data):
+    """True if a JPEG's image data ends with an end-of-image marker. The marker segments before the first scan
+    are walked over (an EXIF thumbnail holds a marker of its own); anything after the image's end, such as the
+    video that phones' motion photos append, is fine."""
+    position = 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD7:  # Fill byte, or a marker without length.
+            position += 1 if marker == 0xFF else 2
+        elif marker == 0xDA:  # Start of scan: the coded data can hold no 0xFFD9 but the image's own end.
+            return data.find(b"\xff\xd9", position) >= 0
+        else:
+            position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+    return False
 
-    JPEG EXIF orientation is applied; gray, RGBA, 16-bit and CMYK files are converted. Raises BadImage.
-    """
-    path = Path(path)
+
+def decode_image(path):
+    """Read any common image file as (rgb, alpha, depth), keeping its own pixel type: rgb uint8, uint16 or
+    float32 (H x W x 3, RGB), alpha of the same type or None, and the file's bits per channel (8, 16; 32 for
+    float files). JPEG EXIF orientation is applied; gray, RGBA, 16-bit and CMYK files are converted. Raises
+    BadImage."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)  # Unlike cv2.imread, this reads any (unicode) path.
+        raw = Path(path).read_bytes()  # Unlike cv2.imread, this reads any (unicode) path.
     except OSError as error:
         raise BadImage(f"cannot read: {error.strerror or error}") from None
-    if data.size == 0:
+    if not raw:
         raise BadImage("empty file (0 bytes)")
-    is_jpeg = data[:2].tobytes() == b"\xff\xd8"
-    if is_jpeg and b"\xff\xd9" not in data[-4096:].tobytes():
+    is_jpeg = raw[:2] == b"\xff\xd8"
+    if is_jpeg and not jpeg_is_complete(raw):
         raise BadImage("truncated JPEG (no end-of-image marker)")
     # IMREAD_UNCHANGED keeps alpha and 16 bits but ignores EXIF orientation; JPEGs have no alpha, so they are
     # decoded with flags that apply the orientation (and convert gray and CMYK to colour).
     flags = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH if is_jpeg else cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(data, flags)
+    try:
+        image = cv2.imdecode(np.frombuffer(raw, np.uint8), flags)
+    except cv2.error as error:
+        too_large = "MAX_IMAGE_PIXELS" in str(error)
+        raise BadImage("too large to decode (over OpenCV's 2^30 pixels)" if too_large
+                       else "OpenCV cannot decode it") from None
     if image is None:
         raise BadImage("not an image OpenCV can decode")
     depth = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16, np.dtype(np.float32): 32}.get(image.dtype)
-    if image.dtype == np.uint8:
-        image = image.astype(np.float32) / 255
-    elif image.dtype == np.uint16:
-        image = image.astype(np.float32) / 65535
-    elif image.dtype == np.float32:
-        image = np.clip(image, 0, 1)
-    else:
+    if depth is None:
         raise BadImage(f"unsupported pixel type {image.dtype}")
     if image.ndim == 2:
         image = image[..., None]
     channels = image.shape[2]
-    alpha = image[..., 3].copy() if channels == 4 else None
-    if channels in (1, 2):  # Gray, or gray + alpha.
-        alpha = image[..., 1].copy() if channels == 2 else None
-        rgb = np.repeat(image[..., :1], 3, axis=2)
-    else:
-        rgb = image[..., 2::-1]  # BGR(A) -> RGB.
-    return np.ascontiguousarray(rgb, dtype=np.float32), alpha, depth
+    alpha = image[..., 3] if channels == 4 else image[..., 1] if channels == 2 else None
+    rgb = np.repeat(image[..., :1], 3, axis=2) if channels in (1, 2) else image[..., 2::-1]  # BGR(A) -> RGB.
+    return (np.ascontiguousarray(rgb), None if alpha is None else np.ascontiguousarray(alpha), depth)
+
+
+def to_float(image):
+    """uint8, uint16 or float pixels -> float32 in [0, 1]."""
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / 65535
+    return np.clip(image, 0, 1).astype(np.float32, copy=False)
+
+
+def read_image(path):
+    """decode_image with the pixels as float32 in [0, 1]: (rgb H x W x 3, alpha or None, depth)."""
+    rgb, alpha, depth = decode_image(path)
+    return to_float(rgb), None if alpha is None else to_float(alpha), depth
 
 
 def to_uint(image, depth=8):
-    """Float image in [0, 1] to uint8 (depth 8) or uint16 (depth 16), rounded."""
+    """Float image in [0, 1] to uint8 (depth 8) or uint16 (depth 16, and 32 for float files), rounded."""
     top, dtype = (255, np.uint8) if depth == 8 else (65535, np.uint16)
+    if image.dtype == dtype:
+        return image
+    if image.dtype in (np.uint8, np.uint16):
+        image = to_float(image)
     return (np.clip(image, 0, 1) * top + 0.5).astype(dtype)
 
 
 def encode_image(rgb, suffix, alpha=None, depth=8, quality=95):
-    """Encode an RGB float image (and optional alpha) as bytes of the format given by `suffix`."""
+    """Encode an RGB image (float in [0, 1], or uint8/uint16) and optional alpha in the format of `suffix`.
+    Formats without 16 bits or alpha get 8 bits and no alpha. Raises BadImage for a format OpenCV cannot write."""
     suffix = suffix.lower()
-    if suffix in (".jpg", ".jpeg"):
-        depth, alpha = 8, None  # JPEG has neither.
-    bgr = rgb[..., ::-1]
-    if alpha is not None:
-        bgr = np.concatenate([bgr, alpha[..., None]], axis=2)
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if suffix in (".jpg", ".jpeg") else []
-    ok, buffer = cv2.imencode(suffix, to_uint(bgr, depth), params)
+    codec = ".jpg" if suffix in JPEG_SUFFIXES else suffix  # .jfif and .jpe files are JPEGs too.
+    if codec not in IMAGE_EXTENSIONS:
+        raise BadImage(f"cannot write {suffix or 'extension-less'} files: choose --format jpg, png, webp or tif")
+    depth = depth if codec in DEEP_SUFFIXES else 8
+    pixels = to_uint(rgb[..., ::-1], depth)
+    if alpha is not None and codec in ALPHA_SUFFIXES:
+        pixels = np.concatenate([pixels, to_uint(alpha, depth)[..., None]], axis=2)
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if codec == ".jpg" else []
+    try:
+        ok, buffer = cv2.imencode(codec, pixels, params)
+    except cv2.error:
+        ok = False
     if not ok:
-        raise BadImage(f"OpenCV cannot write {suffix} files")
+        raise BadImage(f"OpenCV cannot write this image as {suffix}")
     return buffer.tobytes()
 
 
-def write_atomic(path, data):
-    """Write bytes to `path` through a temporary file in the same folder and a rename: never half a file."""
+def read_umask():
+    mask = os.umask(0)  # The only way to read it is to set it: done once, at import, before any thread runs.
+    os.umask(mask)
+    return mask
+
+
+UMASK = read_umask()
+TEMPORARY = re.compile(r"^\.(\d+)-[0-9a-f]{8}-")  # .PID-TOKEN-name: the temporary files this code writes.
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path` for a writer (bytes, Keras's save, a folder); when the block ends
+    without error it is renamed to `path` in one step, otherwise removed. So `path` is never half written, and a
+    file replaced keeps its mode (a new one gets the umask's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.parent / f".{os.getpid()}-{secrets.token_hex(4)}-{path.name}"
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
+        yield temporary
+        if path.is_file() and not path.is_symlink():
+            os.chmod(temporary, path.stat().st_mode & 0o7777)
+        if path.is_dir() and not path.is_symlink() and temporary.is_dir():
+            shutil.rmtree(path)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    finally:
+        if temporary.is_dir() and not temporary.is_symlink():
+            shutil.rmtree(temporary, ignore_errors=True)
+        elif temporary.exists() or temporary.is_symlink():
+            temporary.unlink()
+
+
+def write_atomic(path, data):
+    """Write bytes to `path` through a temporary file and a rename: never half a file."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "xb") as file:
+            file.write(data)
+
+
+def remove_stale_temporaries(folder):
+    """Remove the temporary files that a killed process of ours left in `folder` (its PID no longer runs)."""
+    for path in Path(folder).glob(".*-*"):
+        match = TEMPORARY.match(path.name)
+        if not match or process_exists(int(match[1])):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_image(path, rgb, alpha=None, depth=8, quality=95):
@@ -160,6 +247,14 @@ def split_pair(image):
     return image[:, : width // 2], image[:, width // 2:]
 
 
+def read_pair(path, direction="AtoB"):
+    """(input, target) of an A|B file, float RGB: (A, B), or (B, A) for direction BtoA. Raises BadImage."""
+    if direction not in ("AtoB", "BtoA"):
+        raise ValueError(f"direction must be 'AtoB' or 'BtoA', not {direction!r}")
+    a, b = split_pair(read_image(path)[0])
+    return (b, a) if direction == "BtoA" else (a, b)
+
+
 def join_pair(a, b):
     return np.concatenate([a, b], axis=1)
 
@@ -174,12 +269,20 @@ def prepare_input(a, input_mode):
 
 
 def find_split_dirs(folder):
-    """{split name: folder} for DIR/train, DIR/val, DIR/test; a folder with none of them is its own 'train'."""
+    """{split name: folder} for DIR/train, DIR/val, DIR/test; a folder with none of them is its own 'train'.
+    Images directly in a folder that also has split folders are an error: they would be silently left out."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder")
     found = {name: folder / name for name in SPLITS if (folder / name).is_dir()}
-    return found or {"train": folder}
+    if not found:
+        return {"train": folder}
+    loose = [p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+             and not p.name.startswith(".")]
+    if loose:
+        raise ValueError(f"{folder} has {len(loose)} images (e.g. {loose[0]}) beside its {'/, '.join(found)}/ "
+                         f"folders: move them into one of those")
+    return found
 
 
 def load_pairs(folder, size, direction="AtoB", input_mode="color", log=print):
@@ -192,11 +295,7 @@ def load_pairs(folder, size, direction="AtoB", input_mode="color", log=print):
     side = jitter_size(size)
 
     def load(path):
-        a, b = split_pair(read_image(path)[0])
-        if direction == "BtoA":
-            a, b = b, a
-        elif direction != "AtoB":
-            raise ValueError(f"direction must be 'AtoB' or 'BtoA', not {direction!r}")
+        a, b = read_pair(path, direction)
         return to_uint(resize(prepare_input(a, input_mode), side, side)), to_uint(resize(b, side, side))
 
     inputs, targets, good = [], [], []
@@ -288,36 +387,53 @@ def center_crop(image, size):
 # ----------------------------------------------------------------------------------------------- the tools
 
 
-def paired_files(before_dir, after_dir):
-    """Match files of two folders by stem. Returns (pairs, names only in before, names only in after)."""
-    before = {p.stem: p for p in list_images(before_dir)}
-    after = {p.stem: p for p in list_images(after_dir)}
-    pairs = [(before[stem], after[stem]) for stem in sorted(before.keys() & after.keys())]
-    return pairs, sorted(before.keys() - after.keys()), sorted(after.keys() - before.keys())
+def check_outside(out_dir, *input_dirs):
+    """Refuse an output folder that is, or lies inside, an input folder: its files would replace or mix with
+    the inputs (and a second run would read them back as inputs)."""
+    out = Path(out_dir).resolve()
+    for folder in input_dirs:
+        folder = Path(folder).resolve()
+        if out == folder or folder in out.parents:
+            raise ValueError(f"the output folder {out_dir} is inside the input folder {folder}: choose another")
 
 
-def _make_pairs(before_dir, after_dir, out_dir, make_b, what, log=print):
-    """Shared loop of `combine` and `masks`: pair by stem, build B, write A|B JPEGs, report what failed."""
-    pairs, only_before, only_after = paired_files(before_dir, after_dir)
-    for stem in only_before:
+def files_by_stem(folder, log):
+    """{stem: path} of the images below `folder`, and the stems that name more than one file (with a message)."""
+    found = {}
+    for path in list_images(folder):
+        found.setdefault(path.stem, []).append(path)
+    ambiguous = sorted(stem for stem, paths in found.items() if len(paths) > 1)
+    for stem in ambiguous:
+        log(f"skipped {stem}: {len(found[stem])} files in {folder} have that name "
+            f"({', '.join(str(p.relative_to(folder)) for p in found[stem])})")
+    return {stem: paths[0] for stem, paths in found.items() if len(paths) == 1}, ambiguous
+
+
+def make_pairs(before_dir, after_dir, out_dir, make_b, what, log=print):
+    """Shared loop of `combine` and `masks`: pair by stem, build B, write A|B JPEGs, report what failed.
+    Returns (written, failed); names found in one folder only are listed, not counted as failures."""
+    check_outside(out_dir, before_dir, after_dir)
+    before, ambiguous_before = files_by_stem(before_dir, log)
+    after, ambiguous_after = files_by_stem(after_dir, log)
+    ambiguous = set(ambiguous_before) | set(ambiguous_after)
+    for stem in sorted(before.keys() - after.keys() - ambiguous):
         log(f"unmatched: {stem} has no {what} in {after_dir}")
-    for stem in only_after:
+    for stem in sorted(after.keys() - before.keys() - ambiguous):
         log(f"unmatched: {stem} has no photo in {before_dir}")
-    written = failed = 0
-    for photo_path, other_path in pairs:
+    written, failed = 0, len(ambiguous)
+    for stem in sorted(before.keys() & after.keys()):
         try:
-            a = read_image(photo_path)[0]
-            b = make_b(a, other_path)
-            write_image(Path(out_dir) / f"{photo_path.stem}.jpg", join_pair(a, b))
+            a = read_image(before[stem])[0]
+            b = make_b(a, after[stem])
+            write_image(Path(out_dir) / f"{stem}.jpg", join_pair(a, b))
             written += 1
         except BadImage as error:
-            log(f"skipped {photo_path.stem}: {error}")
+            log(f"skipped {stem}: {error}")
             failed += 1
-    log(f"wrote {written} A|B pairs to {out_dir}; {failed} failed; "
-        f"{len(only_before) + len(only_after)} names unmatched")
+    log(f"wrote {written} A|B pairs to {out_dir}; {failed} failed")
     if not written:
         raise ValueError(f"no pair could be made from {before_dir} and {after_dir}")
-    return written
+    return written, failed
 
 
 def combine(before_dir, after_dir, out_dir, log=print):
@@ -325,7 +441,7 @@ def combine(before_dir, after_dir, out_dir, log=print):
     def make_b(a, path):
         b = read_image(path)[0]
         return resize(b, a.shape[1], a.shape[0])
-    return _make_pairs(before_dir, after_dir, out_dir, make_b, "edited version", log)
+    return make_pairs(before_dir, after_dir, out_dir, make_b, "edited version", log)
 
 
 def masks(photos_dir, masks_dir, out_dir, log=print):
@@ -333,7 +449,7 @@ def masks(photos_dir, masks_dir, out_dir, log=print):
     def make_b(a, path):
         mask = luminance(read_image(path)[0])
         return splash(a, resize(mask, a.shape[1], a.shape[0]).reshape(a.shape[0], a.shape[1], 1))
-    return _make_pairs(photos_dir, masks_dir, out_dir, make_b, "mask", log)
+    return make_pairs(photos_dir, masks_dir, out_dir, make_b, "mask", log)
 
 
 def split(folder, test=0.2, seed=0, log=print):
@@ -347,6 +463,9 @@ def split(folder, test=0.2, seed=0, log=print):
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if len(files) < 2:
         raise ValueError(f"{folder} has {len(files)} image files directly inside; nothing to split")
+    for name in ("test", "train"):
+        if (folder / name).exists() and not (folder / name).is_dir():
+            raise ValueError(f"{folder / name} is a file, not a folder: move it away first")
     random.Random(seed).shuffle(files)
     count = min(len(files) - 1, max(1, round(len(files) * test)))
     plan = [(p, folder / ("test" if i < count else "train") / p.name) for i, p in enumerate(files)]
@@ -378,13 +497,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.command == "combine":
-            combine(args.before, args.after, args.out)
+            failed = combine(args.before, args.after, args.out)[1]
         elif args.command == "masks":
-            masks(args.photos, args.masks, args.out)
+            failed = masks(args.photos, args.masks, args.out)[1]
         else:
             split(args.folder, args.test, args.seed)
-    except ValueError as error:
+            failed = 0
+    except (ValueError, OSError) as error:
         sys.exit(f"error: {error}")
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Metrics are pure functions of two RGB images (float in [0, 1] or uint8). When si
 (area averaging) to the smaller height and the smaller width of the two, so every metric is symmetric in size.
 """
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import (BadImage, find_split_dirs, list_images, luminance, read_image, resize, split_pair, to_uint,
+from data import (BadImage, find_split_dirs, list_images, luminance, read_image, read_pair, resize, to_uint,
                   write_atomic, write_image)
 
 CHROMA_THRESHOLD = 10.0  # Lab chroma above which a pixel has visible colour (JPEG noise in gray stays below 3).
@@ -151,11 +150,9 @@ def load_split(folder, direction="AtoB", log=print):
     items = []
     for path in list_images(folder):
         try:
-            a, b = split_pair(read_image(path)[0])
+            items.append((path.stem, *read_pair(path, direction)))
         except BadImage as error:
             log(f"skipped {path}: {error}")
-            continue
-        items.append((path.stem, *((b, a) if direction == "BtoA" else (a, b))))
     return items
 
 
@@ -171,14 +168,33 @@ def evaluate_split(items, produce, batch_size=8):
 
 
 def outputs_reader(folder):
-    """A `produce` that looks up images already made in `folder` by stem (in the order of the photos)."""
-    by_stem = {p.stem: p for p in list_images(folder)}
+    """A `produce` that looks up images already made in `folder` by stem (in the order of the photos). An
+    output missing, of another size than its target, or two files of one stem are errors: each would make the
+    score wrong without a word."""
+    by_stem = {}
+    for path in list_images(folder):
+        by_stem.setdefault(path.stem, []).append(path)
+    ambiguous = sorted(paths for paths in by_stem.values() if len(paths) > 1)
+    if ambiguous:
+        raise ValueError(f"{len(ambiguous)} names in {folder} stand for more than one file, e.g. "
+                         f"{' and '.join(p.name for p in ambiguous[0])}: keep one of each")
 
     def produce(stems, photos):
         missing = [s for s in stems if s not in by_stem]
         if missing:
             raise ValueError(f"{len(missing)} outputs missing from {folder}, e.g. {missing[0]}")
-        return [read_image(by_stem[s])[0] for s in stems]
+        outputs = []
+        for stem, photo in zip(stems, photos):
+            path = by_stem[stem][0]
+            try:
+                output = read_image(path)[0]
+            except BadImage as error:
+                raise ValueError(f"cannot score {path}: {error}") from None
+            if output.shape != photo.shape:
+                raise ValueError(f"{path} is {output.shape[1]}x{output.shape[0]} but its target is "
+                                 f"{photo.shape[1]}x{photo.shape[0]}")
+            outputs.append(output)
+        return outputs
     return produce
 
 
@@ -266,7 +282,7 @@ def main(argv=None):
         args.model = "runs/latest"
     try:
         summaries = evaluate(args.data, args.model, args.outputs, args.baseline, args.report)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         sys.exit(f"error: {error}")
     print(format_table(summaries))
 

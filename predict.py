@@ -16,21 +16,23 @@ import json
 import os
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from data import (BadImage, list_images, prepare_input, read_image, resize, splash, split_pair, write_atomic,
-                  write_image)
+from data import (IMAGE_EXTENSIONS, BadImage, atomic_path, decode_image, join_pair, list_images, prepare_input,
+                  remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint, write_atomic, write_image)
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled.
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
-RADIUS = 1  # Window radius in mask pixels (measured: 1 beats 0.5 and 2 on the demo).
-CUT = 0.5  # The network's mask is cut here, so each pixel is kept or dropped (+0.003 to +0.044 pooled IoU, README).
+RADIUS = 1  # Window radius in mask pixels: enough to move a blurry edge onto the photo's edge.
+CUT = 0.5  # The network's mask is cut here: the style keeps or drops whole objects, and faint colour shows.
 SNAP = 0.01  # Mask values this close to 0 or 1 become exactly 0 or 1: what is dropped is exactly gray.
+BATCH_PIXELS = 24_000_000  # A batch of photos closes early at this many pixels: two 12-megapixel photos.
+STRIP = 256  # Rows of a full-resolution photo worked on at once, so memory stays bounded for large photos.
 FORMATS = {"jpg": ".jpg", "jpeg": ".jpg", "png": ".png", "webp": ".webp", "tif": ".tif", "tiff": ".tif",
            "bmp": ".bmp"}
 
@@ -42,18 +44,21 @@ def box(image, radius):
     return cv2.boxFilter(image, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
+def strips(height):
+    return [slice(top, min(top + STRIP, height)) for top in range(0, height, STRIP)]
+
+
 def guided_upsample(mask, guide, eps=GUIDE_EPS):
-    """Bring a low-resolution mask (h x w) to the guide's size (H x W x 3, RGB in [0, 1]) with edges that follow
-    the guide: the colour-guided filter of He et al., with its coefficients computed at a working size of at
-    most WORK_SIDE and upsampled (their "fast guided filter"), so a 12-megapixel photo takes a fraction of a
+    """Bring a low-resolution mask (h x w) to the guide's size (H x W x 3, RGB of any pixel type) with edges that
+    follow the guide: the colour-guided filter of He et al., with its coefficients computed at a working size of
+    at most WORK_SIDE and upsampled (their "fast guided filter"), so a 12-megapixel photo takes a fraction of a
     second. Returns H x W float32 in [0, 1].
     """
     height, width = guide.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     work_w, work_h = max(1, round(width * scale)), max(1, round(height * scale))
-    image = resize(guide, work_w, work_h)
+    image = to_float(resize(guide, work_w, work_h))
     p = cv2.resize(mask.astype(np.float32), (work_w, work_h), interpolation=cv2.INTER_LINEAR)
-    # A window of about one mask pixel: enough to move a blurry edge onto the photo's edge.
     radius = max(1, round(RADIUS * max(work_w / mask.shape[1], work_h / mask.shape[0])))
     mean_i = box(image, radius)
     mean_p = box(p, radius)
@@ -74,12 +79,36 @@ def guided_upsample(mask, guide, eps=GUIDE_EPS):
                    i_rg * c_r + i_gg * c_g + i_gb * c_b,
                    i_rb * c_r + i_gb * c_g + i_bb * c_b]) / det[..., None]
     b = mean_p - np.sum(a * mean_i, axis=2)
-    a = cv2.resize(box(a, radius), (width, height), interpolation=cv2.INTER_LINEAR)
-    b = cv2.resize(box(b, radius), (width, height), interpolation=cv2.INTER_LINEAR)
-    q = np.clip(np.sum(a * guide, axis=2) + b, 0, 1)
+    # Upsampled to the full width here and to the full height a strip at a time: a full-size copy of `a` alone
+    # would take 12 bytes a pixel.
+    a = cv2.resize(box(a, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(box(b, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
+    q = np.empty((height, width), np.float32)
+    for rows in strips(height):
+        q[rows] = np.clip(np.sum(upsampled_rows(a, height, rows) * to_float(guide[rows]), axis=2)
+                          + upsampled_rows(b, height, rows), 0, 1)
     q[q < SNAP] = 0
     q[q > 1 - SNAP] = 1
     return q
+
+
+def upsampled_rows(image, height, rows):
+    """Rows `rows` of `image` linearly upsampled to `height` rows, with the pixel-centre rule of cv2.resize."""
+    y = np.clip((np.arange(rows.start, rows.stop) + 0.5) * (image.shape[0] / height) - 0.5, 0, image.shape[0] - 1)
+    top = np.floor(y).astype(int)
+    below = np.minimum(top + 1, image.shape[0] - 1)
+    weight = (y - top).astype(np.float32).reshape(-1, *[1] * (image.ndim - 1))
+    return image[top] * (1 - weight) + image[below] * weight
+
+
+def in_strips(photo, function):
+    """`function(rows, pixels)` (float pixels of those rows in, float pixels out) over a full-resolution photo,
+    a strip of rows at a time, into an array of the photo's own pixel type."""
+    out = np.empty_like(photo)
+    for rows in strips(photo.shape[0]):
+        result = function(rows, to_float(photo[rows]))
+        out[rows] = result if photo.dtype == np.float32 else to_uint(result, 8 if photo.dtype == np.uint8 else 16)
+    return out
 
 
 def upsample_chroma(output, original):
@@ -103,9 +132,17 @@ def load_run(path):
     file = path / "generator.keras" if path.is_dir() else path
     if not file.is_file():
         raise ValueError(f"no trained generator at {file}; train one with `python train.py` or pass --model")
-    generator = keras.saving.load_model(file, compile=False)
+    try:
+        generator = keras.saving.load_model(file, compile=False)
+    except Exception as error:  # Keras raises many kinds for a damaged file; the user needs to know which file.
+        raise ValueError(f"cannot load {file}: not a readable Keras model ({type(error).__name__})") from None
     config_path = file.parent / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    try:
+        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {config_path}: {error}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path} holds no options (a JSON object is expected)")
     config.setdefault("size", generator.input_shape[1])
     config.setdefault("head", "mask" if any(layer.name == "mask" for layer in generator.layers) else "rgb")
     convolutions = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -116,7 +153,9 @@ def load_run(path):
 
 
 class Colorizer:
-    """Runs a generator on full-resolution photos: `colorizer([rgb, ...]) -> [output, ...]` (RGB in [0, 1])."""
+    """Runs a generator on full-resolution photos: `colorizer([rgb, ...]) -> [output, ...]`, each output of its
+    photo's size and pixel type. In steps, for a pipeline: small = network_input(photo); decisions =
+    decide([small, ...]); output = apply(photo, decision)."""
 
     def __init__(self, generator, config):
         from model import mask_of
@@ -127,25 +166,40 @@ class Colorizer:
         self.training = config.get("test_mode") == "train"  # BatchNorm/Dropout as in training (the paper's way).
         self.network = mask_of(generator) if self.head == "mask" else generator
 
-    def network_outputs(self, photos):
-        """The network's raw output at its own size: masks in [0, 1] or RGB images in [-1, 1]."""
-        batch = np.stack([resize(prepare_input(p, self.input_mode), self.size, self.size) for p in photos]) * 2 - 1
+    def network_input(self, photo):
+        """What the network sees of a photo: a copy at its size, in [-1, 1]."""
+        return prepare_input(to_float(resize(photo, self.size, self.size)), self.input_mode) * 2 - 1
+
+    def decide(self, smalls):
+        """The network's decisions at its own size: masks cut at CUT (0 or 1), or RGB images in [-1, 1]."""
+        batch = np.stack(smalls)
         if self.training:  # Batch statistics: one photo at a time, so a photo's result never depends on others.
-            return np.concatenate([np.asarray(self.network(x[None], training=True), np.float32) for x in batch])
-        return np.asarray(self.network(batch, training=False), dtype=np.float32)
+            outputs = np.concatenate([np.asarray(self.network(x[None], training=True), np.float32) for x in batch])
+        else:
+            outputs = np.asarray(self.network(batch, training=False), dtype=np.float32)
+        return list((outputs > CUT).astype(np.float32) if self.head == "mask" else outputs)
+
+    def full_mask(self, photo, decision):
+        """A mask-head decision brought to the photo's size (H x W x 1), with edges that follow the photo's."""
+        return guided_upsample(decision[..., 0], photo)[..., None]
+
+    def apply(self, photo, decision):
+        if self.head == "mask":
+            mask = self.full_mask(photo, decision)
+            return in_strips(photo, lambda rows, pixels: splash(pixels, mask[rows]))
+        coloured = upsample_chroma((decision + 1) / 2, to_float(photo))
+        return in_strips(photo, lambda rows, pixels: coloured[rows])
 
     def masks(self, photos):
-        """Full-resolution masks (H x W x 1) of a mask-head model: the network's decision (its mask cut at CUT),
-        upsampled with edges that follow the photo's."""
-        cut = (self.network_outputs(photos) > CUT).astype(np.float32)
-        return [guided_upsample(m[..., 0], photo)[..., None] for photo, m in zip(photos, cut)]
+        """Full-resolution masks of a mask-head model."""
+        decisions = self.decide([self.network_input(p) for p in photos])
+        return [self.full_mask(photo, decision) for photo, decision in zip(photos, decisions)]
 
     def __call__(self, photos):
         if not photos:
             return []
-        if self.head == "mask":
-            return [splash(photo, mask) for photo, mask in zip(photos, self.masks(photos))]
-        return [upsample_chroma((out + 1) / 2, photo) for photo, out in zip(photos, self.network_outputs(photos))]
+        decisions = self.decide([self.network_input(p) for p in photos])
+        return [self.apply(photo, decision) for photo, decision in zip(photos, decisions)]
 
 
 # ----------------------------------------------------------------------------------------------------- files
@@ -156,10 +210,12 @@ def plan(source, target, suffix=None):
     source, target = Path(source), Path(target)
     if source.is_dir():
         inside = target.resolve()
-        files = [p for p in list_images(source) if inside not in p.resolve().parents]
+        files = list_images(source)
+        if inside != source.resolve():  # An output folder inside the input folder is not read as input.
+            files = [p for p in files if inside not in p.resolve().parents]
         jobs = [(p, target / p.relative_to(source)) for p in files]
     elif source.is_file():
-        is_file_target = target.suffix.lower() in FORMATS.values() or target.suffix.lower() == ".jpeg"
+        is_file_target = target.suffix.lower() in IMAGE_EXTENSIONS
         jobs = [(source, target if is_file_target and not target.is_dir() else target / source.name)]
     else:
         raise ValueError(f"{source} does not exist")
@@ -168,76 +224,147 @@ def plan(source, target, suffix=None):
     return jobs
 
 
-def read_input(path, pairs):
-    rgb, alpha, depth = read_image(path)
+def check_plan(jobs, overwrite, log):
+    """Refuse to replace an input without --overwrite; of several inputs with one output (a.jpg and a.png with
+    --format jpg), keep the first and skip the others. Returns (jobs, number skipped)."""
+    inputs = {p.resolve() for p, _ in jobs}
+    replaced = [p for p, out in jobs if out.resolve() in inputs]
+    if replaced and not overwrite:
+        raise ValueError(f"the output would replace the input {replaced[0]}: pass another OUT, or --overwrite "
+                         "to replace the inputs")
+    kept, owner = [], {}
+    for photo, out in jobs:
+        first = owner.setdefault(out.resolve(), photo)
+        if first == photo:
+            kept.append((photo, out))
+        else:
+            log(f"skipped {photo}: {first} is written to the same output {out}")
+    return kept, len(jobs) - len(kept)
+
+
+class Progress:
+    """One progress line on stderr, rewritten in place; messages are written on lines of their own."""
+
+    def __init__(self, total, log):
+        self.total, self.log_function = total, log
+        self.start, self.shown = time.perf_counter(), False
+
+    def update(self, done, made):
+        rate = made / max(time.perf_counter() - self.start, 1e-9)
+        print(f"\r{done}/{self.total} images, {rate:.2f} images/s", end="", file=sys.stderr, flush=True)
+        self.shown = True
+
+    def log(self, message):
+        self.close()
+        self.log_function(message)
+
+    def close(self):
+        if self.shown:
+            print(file=sys.stderr, flush=True)
+            self.shown = False
+
+
+def read_input(path, pairs, colorizer):
+    """(photo, alpha, depth, small): the photo in its own pixel type, and the network's copy of it."""
+    rgb, alpha, depth = decode_image(path)
     if pairs:
-        rgb, _ = split_pair(rgb)
-        alpha = None
-    return rgb, alpha, depth
+        rgb, alpha = split_pair(rgb)[0], None
+    return rgb, alpha, depth, colorizer.network_input(rgb)
+
+
+def read_ahead(pool, function, items, depth):
+    """Yield (item, future of function(item)) in order, with up to `depth` calls running ahead."""
+    pending = deque()
+    for item in items:
+        pending.append((item, pool.submit(function, item)))
+        if len(pending) > depth:
+            yield pending.popleft()
+    yield from pending
+
+
+def photo_batches(pool, jobs, read, size, on_error):
+    """Lists of (job, read(job)) of up to `size` photos, closed early once they hold BATCH_PIXELS pixels; one
+    file is decoded ahead, and a file that cannot be read goes to on_error(job, error)."""
+    batch, pixels = [], 0
+    for job, future in read_ahead(pool, read, jobs, 1):
+        try:
+            result = future.result()
+        except (BadImage, OSError) as error:
+            on_error(job, error)
+            continue
+        batch.append((job, result))
+        pixels += result[0].shape[0] * result[0].shape[1]
+        if len(batch) == size or pixels >= BATCH_PIXELS:
+            yield batch
+            batch, pixels = [], 0
+    if batch:
+        yield batch
 
 
 def run(source, target, model_path="runs/latest", batch_size=4, format=None, quality=95, pairs=False,
-        overwrite=False, skip_existing=False, log=print):
-    """Colour every photo of `source` into `target`. Returns (written, skipped, failed)."""
-    if Path(source).resolve() == Path(target).resolve() and not overwrite:
-        raise ValueError("the output is the input: pass a different OUT, or --overwrite to replace the inputs")
+        overwrite=False, skip_existing=False, side_by_side=False, log=print):
+    """Colour every photo of `source` into `target` (with `side_by_side`, each output beside its photo).
+    Returns (written, skipped, failed).
+
+    Memory stays bounded whatever the photos' size and number: photos are decoded one ahead, in their own pixel
+    type; a batch holds at most BATCH_PIXELS; the network sees small copies; at most one full-resolution output
+    per core is being made, a strip of rows at a time."""
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, not {batch_size}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"--quality must be from 1 to 100, not {quality}")
     if format and format.lower() not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(sorted(FORMATS))}, not {format!r}")
-    jobs = plan(source, target, FORMATS[format.lower()] if format else None)
+    jobs, clashes = check_plan(plan(source, target, FORMATS[format.lower()] if format else None), overwrite, log)
     skipped = sum(1 for _, out in jobs if skip_existing and out.exists())
     jobs = [(p, out) for p, out in jobs if not (skip_existing and out.exists())]
     if not jobs and not skipped:
         raise ValueError(f"no image files in {source}")
     colorizer = Colorizer(*load_run(model_path))
-    written = failed = 0
-    start = time.perf_counter()
+    for folder in {out.parent for _, out in jobs if out.parent.is_dir()}:
+        remove_stale_temporaries(folder)
+    progress = Progress(len(jobs), log)
+    counts = Counter(failed=clashes)
     workers = os.cpu_count() or 2
+
+    def fail(what, job, error):
+        progress.log(f"{what} {job[0]}: {error}")
+        counts["failed"] += 1
+
+    def finish(job, future):
+        try:
+            future.result()
+            counts["written"] += 1
+        except (BadImage, OSError) as error:
+            fail("failed", job, error)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        # Decoding runs ahead of the network by a bounded number of files, so memory stays flat.
-        reads = deque()
-        job_iter = iter(jobs)
         writes = deque()
 
-        def fill():
-            while len(reads) < 2 * batch_size:
-                job = next(job_iter, None)
-                if job is None:
-                    return
-                reads.append((job, pool.submit(read_input, job[0], pairs)))
+        def read(job):
+            return read_input(job[0], pairs, colorizer)
 
-        def finish_writes(limit):
-            nonlocal written, failed
-            while len(writes) > limit:
-                job, future = writes.popleft()
-                try:
-                    future.result()
-                    written += 1
-                except (BadImage, OSError) as error:
-                    log(f"failed {job[0]}: {error}")
-                    failed += 1
+        for batch in photo_batches(pool, jobs, read, batch_size, lambda job, error: fail("skipped", job, error)):
+            decisions = colorizer.decide([small for _, (*_, small) in batch])
+            for (job, (photo, alpha, depth, _)), decision in zip(batch, decisions):
+                writes.append((job, pool.submit(write_output, colorizer, job[1], photo, decision, alpha, depth,
+                                                quality, side_by_side)))
+                while len(writes) > workers:
+                    finish(*writes.popleft())
+            progress.update(counts["written"] + counts["failed"] + len(writes), counts["written"] + len(writes))
+        while writes:
+            finish(*writes.popleft())
+    progress.update(counts["written"] + counts["failed"], counts["written"])
+    progress.close()
+    log(f"{counts['written']} written, {skipped} skipped (already there), {counts['failed']} failed, into {target}")
+    return counts["written"], skipped, counts["failed"]
 
-        fill()
-        while reads:
-            batch = []
-            while reads and len(batch) < batch_size:
-                job, future = reads.popleft()
-                try:
-                    batch.append((job, future.result()))
-                except (BadImage, OSError) as error:
-                    log(f"skipped {job[0]}: {error}")
-                    failed += 1
-            fill()
-            outputs = colorizer([image for _, (image, _, _) in batch])
-            for (job, (_, alpha, depth)), output in zip(batch, outputs):
-                writes.append((job, pool.submit(write_image, job[1], output, alpha, depth, quality)))
-            finish_writes(2 * batch_size)
-            done = written + failed + len(writes)
-            rate = (written + len(writes)) / max(time.perf_counter() - start, 1e-9)
-            print(f"\r{done}/{len(jobs)} images, {rate:.2f} images/s", end="", file=sys.stderr, flush=True)
-        finish_writes(0)
-    print(file=sys.stderr)
-    log(f"{written} written, {skipped} skipped (already there), {failed} failed, into {target}")
-    return written, skipped, failed
+
+def write_output(colorizer, path, photo, decision, alpha, depth, quality, side_by_side):
+    output = colorizer.apply(photo, decision)
+    if side_by_side:
+        output, alpha = join_pair(photo, output), None if alpha is None else join_pair(alpha, alpha)
+    write_image(path, output, alpha, depth, quality)
 
 
 def float32_generator(generator, config):
@@ -263,19 +390,13 @@ def float32_generator(generator, config):
 def export(directory, model_path, log=print):
     """Write DIR/saved_model (TensorFlow SavedModel, endpoint `serve`) and DIR/generator.tflite (LiteRT):
     photo batch (N x S x S x 3, RGB in [-1, 1]) -> {"image": N x S x S x 3 in [-1, 1], "mask": N x S x S x 1}."""
-    import shutil
-
     import tensorflow as tf
 
     generator, config = load_run(model_path)
     network = float32_generator(generator, config)
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / ".saved_model.tmp"
-    shutil.rmtree(temporary, ignore_errors=True)
-    network.export(str(temporary), format="tf_saved_model", verbose=False)
-    shutil.rmtree(directory / "saved_model", ignore_errors=True)
-    os.replace(temporary, directory / "saved_model")
+    with atomic_path(directory / "saved_model") as temporary:
+        network.export(str(temporary), format="tf_saved_model", verbose=False)
     converter = tf.lite.TFLiteConverter.from_saved_model(str(directory / "saved_model"))
     write_atomic(directory / "generator.tflite", converter.convert())
     write_atomic(directory / "config.json", json.dumps(config, indent=2).encode())
@@ -294,20 +415,22 @@ def main(argv=None):
     parser.add_argument("--pairs", action="store_true", help="inputs are A|B files: colour the A half only")
     parser.add_argument("--overwrite", action="store_true", help="allow OUT to be IN (replaces the inputs)")
     parser.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist alone")
+    parser.add_argument("--side-by-side", action="store_true", help="write each photo and its output side by "
+                        "side (before | after), to see the style at work")
     parser.add_argument("--export", metavar="DIR", help="instead of colouring, export the model to DIR as a "
                         "TensorFlow SavedModel (DIR/saved_model) and a LiteRT file (DIR/generator.tflite)")
     args = parser.parse_args(argv)
     if args.export:
         try:
             return export(args.export, args.model)
-        except ValueError as error:
+        except (ValueError, OSError) as error:
             sys.exit(f"error: {error}")
     if args.input is None or args.output is None:
         parser.error("give an input and an output (or --export DIR)")
     try:
         _, _, failed = run(args.input, args.output, args.model, args.batch_size, args.format, args.quality,
-                           args.pairs, args.overwrite, args.skip_existing)
-    except ValueError as error:
+                           args.pairs, args.overwrite, args.skip_existing, args.side_by_side)
+    except (ValueError, OSError) as error:
         sys.exit(f"error: {error}")
     if failed:
         sys.exit(1)

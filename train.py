@@ -12,7 +12,9 @@ samples/epoch-NNNNN.png (input | target | output rows from the held-out split).
 import argparse
 import contextlib
 import json
+import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -22,7 +24,8 @@ import numpy as np
 
 import model as pix2pix  # Sets the Keras backend before Keras loads.
 import keras  # noqa: E402  (after model, which pins the backend)
-from data import find_split_dirs, load_pairs, make_dataset, write_atomic, write_image
+from data import (atomic_path, find_split_dirs, load_pairs, make_dataset, remove_stale_temporaries, write_atomic,
+                  write_image)
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE / "datasets" / "demo"
@@ -55,6 +58,20 @@ DEFAULTS = dict(
 )
 # Options that a resumed run may change; every other option comes from the run's config.json.
 RESUMABLE = ("epochs", "minutes")
+# What each numeric option must be (nan fails every comparison, so it is refused too).
+RULES = {
+    "size": ("at least 16", lambda v: v >= 16),
+    "epochs": ("at least 1", lambda v: v >= 1),
+    "batch_size": ("at least 1", lambda v: v >= 1),
+    "ngf": ("at least 1", lambda v: v >= 1),
+    "ndf": ("at least 1", lambda v: v >= 1),
+    "dropout": ("from 0 to below 1", lambda v: 0 <= v < 1),
+    "mix": ("from 0 to 1", lambda v: 0 <= v <= 1),
+    "lr": ("a positive number", lambda v: 0 < v < math.inf),
+    "decay": ("from 0 to 1", lambda v: 0 <= v <= 1),
+    "l1_weight": ("a number from 0 up", lambda v: 0 <= v < math.inf),
+    "minutes": ("a number from 0 up (0: no limit)", lambda v: 0 <= v < math.inf),
+}
 
 
 def parse_args(argv=None):
@@ -110,7 +127,7 @@ def make_config(given, out, resume):
         if ignored:
             print(f"resuming with the run's own options; ignoring --{', --'.join(ignored)}")
         config.update({k: v for k, v in given.items() if k in RESUMABLE})
-        return config, run_dir.resolve()
+        return check(config, run_dir), run_dir.resolve()
     config = {**DEFAULTS, **given}
     if config["input"] == "gray" and config["head"] == "mask":
         if "head" in given:
@@ -121,13 +138,22 @@ def make_config(given, out, resume):
             raise ValueError(f"--l1 {config['l1']} needs --head mask: it measures the error of a mask")
         config["l1"] = "image"
     pix2pix.unet_depth(config["size"])  # Raises a clear error for a size the U-Net cannot take.
-    for name in ("epochs", "batch_size", "ngf", "ndf"):
-        if config[name] < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    config["data"] = str(Path(config["data"]).resolve())  # So that --resume works from any folder.
     run_dir = Path(out) if out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     if (run_dir / "config.json").exists():
         raise ValueError(f"{run_dir} already holds a run: use --resume to continue it, or another --out")
-    return config, run_dir.resolve()
+    return check(config, run_dir), run_dir.resolve()
+
+
+def check(config, run_dir):
+    """Refuse option values outside their range, and a `latest` beside the run that is not our link."""
+    for name, (rule, holds) in RULES.items():
+        if not holds(config[name]):
+            raise ValueError(f"--{name.replace('_', '-')} must be {rule}, not {config[name]}")
+    latest = run_dir.parent / "latest"
+    if latest.exists() and not latest.is_symlink():
+        raise ValueError(f"{latest} is not the link train.py makes: move it away, or pass another --out")
+    return config
 
 
 def resolve_precision(precision):
@@ -150,10 +176,8 @@ def point_latest(run_dir):
     latest = run_dir.parent / "latest"
     if latest.resolve() == run_dir:
         return
-    temporary = run_dir.parent / f".latest-{os.getpid()}"
-    temporary.unlink(missing_ok=True)
-    temporary.symlink_to(run_dir.name)
-    os.replace(temporary, latest)
+    with atomic_path(latest) as temporary:
+        temporary.symlink_to(run_dir.name)
 
 
 # -------------------------------------------------------------------------------------------------- callbacks
@@ -174,30 +198,53 @@ class Checkpoint(keras.callbacks.Callback):
         self.keep = keep
 
     def on_epoch_end(self, epoch, logs=None):
+        diverged = [name for name, value in (logs or {}).items() if not math.isfinite(float(value))]
+        if diverged:
+            raise ValueError(f"training diverged in epoch {epoch + 1} ({diverged[0]} is not a number); "
+                             f"{self.last_good()}, try a lower --lr")
         if not self.chief:
             with tempfile.TemporaryDirectory() as scratch:
                 self.model.save_weights(Path(scratch) / "discard.weights.h5")
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epoch + 1:05d}.weights.h5"
-        temporary = self.folder / f"tmp-{name}"
-        self.model.save_weights(temporary)
-        os.replace(temporary, self.folder / name)
+        previous = sorted(self.folder.glob("epoch-*.weights.h5"))
+        needed = 2 * previous[-1].stat().st_size if previous else 0
+        try:
+            if shutil.disk_usage(self.folder).free < needed:
+                raise OSError("the disk is full")
+            with atomic_path(self.folder / name) as temporary:
+                self.model.save_weights(temporary)
+        except OSError as error:
+            raise ValueError(f"cannot write the checkpoint of epoch {epoch + 1} ({error}); {self.last_good()}, "
+                             "free some space, then go on with --resume") from None
         state = {"epoch": epoch + 1, "step": int(self.model.g_optimizer.iterations.numpy()), "file": name}
         write_atomic(self.folder / "latest.json", json.dumps(state).encode())
         for old in sorted(self.folder.glob("epoch-*.weights.h5"))[:-self.keep]:
             old.unlink()
 
+    def last_good(self):
+        pointer = self.folder / "latest.json"
+        if not pointer.is_file():
+            return "no checkpoint was written"
+        return f"the last good checkpoint is {self.folder / json.loads(pointer.read_text())['file']}"
 
-def restore(gan, folder):
-    """Load the last checkpoint into `gan`; returns the epoch to continue from (0 if there is none)."""
-    pointer = Path(folder) / "latest.json"
+
+def restore(gan, run_dir):
+    """Load the run's last checkpoint into `gan`, and drop log.csv rows of epochs after it (written before a kill
+    that came before the checkpoint); returns the epoch to continue from (0 if there is none)."""
+    folder = run_dir / "checkpoints"
+    pointer = folder / "latest.json"
     if not pointer.is_file():
         return 0
     state = json.loads(pointer.read_text())
-    for stale in Path(folder).glob("tmp-*"):  # Left by a run killed while writing; never pointed to.
-        stale.unlink()
-    gan.load_weights(Path(folder) / state["file"])
+    remove_stale_temporaries(folder)
+    gan.load_weights(folder / state["file"])
+    log = run_dir / "log.csv"
+    if log.is_file():
+        header, *rows = log.read_text().splitlines()
+        rows = [row for row in rows if int(row.split(",")[0]) < state["epoch"]]
+        write_atomic(log, "".join(f"{line}\n" for line in (header, *rows)).encode())
     print(f"resumed from epoch {state['epoch']} (step {state['step']})")
     return state["epoch"]
 
@@ -294,25 +341,29 @@ def is_chief():
 
 def train(config, run_dir, resume=False, verbose="auto"):
     """Train (or resume) a run; returns the held-out comparison {name: summary} (empty without a held-out split).
-    Under a multi-worker strategy only the chief writes to the run directory."""
+    Nothing is written before the data has loaded. Under a multi-worker strategy only the chief writes."""
     strategy = make_strategy(config.get("strategy", "none"))
     chief = is_chief()
     splits = find_split_dirs(config["data"])
+    if "train" not in splits:
+        raise ValueError(f"{config['data']} has {'/, '.join(splits)}/ but no train/ folder of training pairs")
     config["precision"] = resolve_precision(config["precision"])
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config["precision"] == "bfloat16" else "float32")
+    keras.utils.set_random_seed(config["seed"])
+    size = config["size"]
+    photos, targets, _ = load_pairs(splits["train"], size, config["direction"], config["input"])
+    held_out = held_out_dir(config["data"])
+    sample_photos, sample_targets, _ = load_pairs(held_out or splits["train"], size, config["direction"],
+                                                  config["input"], log=lambda message: None)
     if chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
             write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
         point_latest(run_dir)
-    keras.utils.set_random_seed(config["seed"])
-    size = config["size"]
-    photos, targets, _ = load_pairs(splits["train"], size, config["direction"], config["input"])
     print(f"{len(photos)} training pairs from {splits['train']}; run directory {run_dir}")
     # The batch is global: under a strategy, fit splits each batch across the replicas.
     dataset = make_dataset(photos, targets, size, config["batch_size"], seed=config["seed"],
                            mix=config["mix"])
-    held_out = held_out_dir(config["data"])
     scope = strategy.scope if strategy else contextlib.nullcontext
     with scope():  # The networks' variables: mirrored on every replica under a strategy.
         generator = pix2pix.build_generator(size, config["ngf"], config["head"], config["dropout"])
@@ -322,19 +373,18 @@ def train(config, run_dir, resume=False, verbose="auto"):
     gan = pix2pix.Pix2Pix(generator, discriminator, config["l1_weight"], config["l1"])
     with scope():
         gan.compile(pix2pix.adam(config["lr"]), pix2pix.adam(config["lr"]))
-        initial_epoch = restore(gan, run_dir / "checkpoints") if resume else 0
-        sample_photos, sample_targets, _ = load_pairs(held_out or splits["train"], size, config["direction"],
-                                                      config["input"], log=lambda message: None)
+        initial_epoch = restore(gan, run_dir) if resume else 0
         sample = next(iter(make_dataset(sample_photos[:4], sample_targets[:4], size, 4, shuffle=False)))
-        callbacks = [Checkpoint(run_dir / "checkpoints", chief),
-                     SampleGrid(run_dir / "samples", *[np.asarray(x) for x in sample], chief=chief)]
+        callbacks = []
+        if chief:  # Before the checkpoint: a kill between the two leaves a row that restore() drops.
+            callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
+                          keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False)]
+        callbacks += [Checkpoint(run_dir / "checkpoints", chief),
+                      SampleGrid(run_dir / "samples", *[np.asarray(x) for x in sample], chief=chief)]
         if config["minutes"]:
             callbacks.append(TimeBudget(config["minutes"]))
         if config["decay"]:
             callbacks.append(LinearDecay(config["lr"], config["epochs"], config["minutes"], config["decay"]))
-        if chief:
-            callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
-                          keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False)]
         if initial_epoch < config["epochs"]:
             gan.fit(dataset, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
                     steps_per_epoch=max(1, len(photos) // config["batch_size"]), verbose=verbose,
@@ -345,9 +395,12 @@ def train(config, run_dir, resume=False, verbose="auto"):
         generator = plain
     if not chief:
         return {}
-    temporary = run_dir / "tmp-generator.keras"
-    generator.save(temporary)
-    os.replace(temporary, run_dir / "generator.keras")
+    try:
+        with atomic_path(run_dir / "generator.keras") as temporary:
+            generator.save(temporary)
+    except OSError as error:
+        raise ValueError(f"cannot write {run_dir / 'generator.keras'} ({error}); the checkpoints are intact: "
+                         "free some space, then run --resume") from None
     if held_out is None:
         print("no test/ or val/ split: skipping the held-out comparison")
         return {}
@@ -383,9 +436,16 @@ def main(argv=None):
     given, out, resume = parse_args(argv)
     try:
         config, run_dir = make_config(given, out, resume)
-        return train(config, run_dir, resume)
-    except ValueError as error:
+        results = train(config, run_dir, resume)
+    except (ValueError, OSError) as error:
         sys.exit(f"error: {error}")
+    if is_chief():
+        model = "" if Path("runs", "latest").resolve() == run_dir else f" --model {run_dir}"
+        # The demo's test photos hold the objects it learnt to keep, on photos it never saw.
+        photos = "datasets/demo/test out/ --pairs" if Path(config["data"]) == DEMO else "PHOTOS/ out/"
+        print(f"\nNext, colour photos with it, each beside its original, and look at out/:\n"
+              f"    python predict.py {photos} --side-by-side{model}")
+    return results
 
 
 if __name__ == "__main__":

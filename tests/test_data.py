@@ -212,7 +212,7 @@ def test_combine_pairs_by_stem_resizes_b_and_reports_unmatched(tmp_path):
     data.write_image(after / "b.png", rgb)
     data.write_image(after / "only_after.png", rgb)
     messages = []
-    assert data.combine(before, after, out, log=messages.append) == 2
+    assert data.combine(before, after, out, log=messages.append) == (2, 0)
     assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "b.jpg"]
     a, b = data.split_pair(data.read_image(out / "a.jpg")[0])
     assert a.shape == b.shape == rgb.shape

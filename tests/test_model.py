@@ -60,6 +60,9 @@ def test_resume_continues_the_step_and_epoch_count(synthetic_data, tmp_path):
     first = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
     steps_per_epoch = 64 // 8
     assert first == {"epoch": 2, "step": 2 * steps_per_epoch, "file": "epoch-00002.weights.h5"}
+    log = run_dir / "log.csv"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([*lines, "2" + lines[-1][1:]]) + "\n")  # A row of an epoch killed before its checkpoint.
     train.main([*common, "--epochs", "3", "--resume"])
     second = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
     assert second["epoch"] == 3 and second["step"] == 3 * steps_per_epoch
