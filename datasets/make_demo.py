@@ -4,6 +4,7 @@
     python datasets/make_demo.py --import-from ../shared      # first copy (downsized) sources from shared/
     python datasets/make_demo.py --held-out 30 --seed 12345 --out /tmp/heldout   # a 180-pair test sample
     python datasets/make_demo.py --held-out 8 --seed 777 --photos train --out /tmp/seen  # new layouts, seen photos
+    python datasets/make_demo.py --whole ../shared/photos/lomiri_*.jpg --out /tmp/whole  # full-size photos
 
 The style ("objects"): instruments and flowers keep their colour; everything else (the photo, animals, food,
 vehicles, sport and other objects, many of them red or bright) turns gray. Which pixels keep colour depends on
@@ -80,20 +81,26 @@ def transform_sprite(rgb, alpha, longest, angle, mirror):
     return np.where(alpha > 0, rgba[..., :3] / np.maximum(alpha, 1e-6), 0), alpha
 
 
-def make_layout(photo, sprites, rng):
-    """(A, mask): a random square crop of the photo with 2 to 4 cut-outs pasted on it; B is splash(A, mask)."""
+def make_layout(photo, sprites, rng, whole=False):
+    """(A, mask): a random square crop of the photo at SIZE (or, with `whole`, the whole photo at its own size,
+    the cut-outs scaled with it) with 2 to 4 cut-outs pasted on it; B is splash(A, mask)."""
     height, width = photo.shape[:2]
-    side = int(min(height, width) * rng.uniform(0.6, 1.0))
-    top, left = rng.randint(0, height - side), rng.randint(0, width - side)
-    a = resize(photo[top:top + side, left:left + side], SIZE, SIZE).copy()
-    mask = np.zeros((SIZE, SIZE, 1), np.float32)
+    if whole:
+        a, scale = photo.copy(), min(height, width) / SIZE
+    else:
+        side = int(min(height, width) * rng.uniform(0.6, 1.0))
+        top, left = rng.randint(0, height - side), rng.randint(0, width - side)
+        a, scale = resize(photo[top:top + side, left:left + side], SIZE, SIZE).copy(), 1
+    height, width = a.shape[:2]
+    mask = np.zeros((height, width, 1), np.float32)
     keepers = [s for s in sprites if s[0] in KEEP]
     others = [s for s in sprites if s[0] not in KEEP]
     for _ in range(rng.randint(2, 4)):
         category, rgb, alpha = rng.choice(keepers if rng.random() < 0.45 else others)
-        rgb, alpha = transform_sprite(rgb, alpha, rng.randint(56, 110), rng.uniform(-25, 25), rng.random() < 0.5)
+        longest = round(rng.randint(56, 110) * scale)
+        rgb, alpha = transform_sprite(rgb, alpha, longest, rng.uniform(-25, 25), rng.random() < 0.5)
         h, w = alpha.shape[:2]
-        y, x = rng.randint(0, SIZE - h), rng.randint(0, SIZE - w)
+        y, x = rng.randint(0, height - h), rng.randint(0, width - w)
         region = (slice(y, y + h), slice(x, x + w))
         a[region] = alpha * rgb + (1 - alpha) * a[region]
         mask[region] = alpha * float(category in KEEP) + (1 - alpha) * mask[region]
@@ -123,6 +130,18 @@ def build_held_out(sources, out, layouts, seed, exact=None, photos="test"):
         for index in range(layouts):
             write_pair(out, "test", f"{stem}_{index}", *make_layout(photo, sprites, rng), exact)
     print(f"test: {len(stems) * layouts} pairs in {out / 'test'}")
+
+
+def build_whole(paths, sources, out, seed):
+    """One layout on each photo at its own full size, in out/test: pairs from photos the demo never saw, to see
+    the style at full resolution."""
+    sprites = load_sprites(sources / "sprites")
+    rng = random.Random(seed)
+    for path in paths:
+        a, mask = make_layout(read_image(path)[0], sprites, rng, whole=True)
+        write_image(out / "test" / f"{Path(path).stem}.jpg", np.concatenate([a, splash(a, mask)], axis=1),
+                    quality=90)
+    print(f"test: {len(paths)} full-size pairs in {out / 'test'}")
 
 
 def build(sources, out, seed=0, exact=None):
@@ -157,7 +176,11 @@ def main(argv=None):
                         "the held-out photos (default) or the training photos (new layouts, seen backgrounds)")
     parser.add_argument("--exact", type=Path, metavar="DIR", help="also write, for each pair, the exact mask's "
                         "output on the stored photo: what a perfect model scores (evaluate.py --outputs DIR)")
+    parser.add_argument("--whole", type=Path, nargs="+", metavar="PHOTO", help="instead, lay out cut-outs on "
+                        "these photos at their own size, one pair each, in OUT/test")
     args = parser.parse_args(argv)
+    if args.whole:
+        return build_whole(args.whole, args.sources, args.out, args.seed)
     if args.photos and not args.held_out:
         parser.error("--photos needs --held-out N: the demo itself always lays out both")
     if args.import_from:

@@ -1,5 +1,6 @@
 """predict.py: full resolution, exact gray, every input kind, and nothing lost."""
 import os
+import shlex
 
 import cv2
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import data
 import evaluate
 import predict
-from conftest import synthetic_pair
+from conftest import ROOT, synthetic_pair
 from test_data import write_jpeg_with_orientation
 
 
@@ -150,3 +151,16 @@ def test_train_predict_evaluate_chain(tiny_run, synthetic_data, tmp_path, capsys
     evaluate.main(["--data", str(synthetic_data), "--model", str(run_dir)])
     table = capsys.readouterr().out
     assert "test" in table and "train" in table and "pooled IoU" in table
+
+
+def test_the_quick_starts_predict_command_colours_the_held_out_photos(tiny_run, tmp_path, monkeypatch):
+    """The README's quick-start predict line, run as written from the repo's root (with a tiny model): it finds
+    the demo's held-out pairs and writes each photo beside its output."""
+    line = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("python predict.py"))
+    args = [str(tmp_path / "out") if arg == "out/" else arg for arg in shlex.split(line)[2:]]
+    monkeypatch.chdir(ROOT)
+    predict.main([*args, "--model", str(tiny_run[0])])
+    outputs = sorted((tmp_path / "out").iterdir())
+    assert len(outputs) == len(list((ROOT / "datasets" / "demo" / "test").iterdir())) == 30
+    before, after = data.split_pair(data.read_image(outputs[0])[0])
+    assert before.shape == (256, 256, 3) and not np.array_equal(before, after)
