@@ -22,9 +22,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import model as pix2pix  # Pins the Keras backend.
-import keras  # noqa: E402
-import train  # noqa: E402
+import data
+import export
+import model as pix2pix
+import train
+from model import keras
 
 
 def plain_loop(size, ngf, batch):
@@ -42,8 +44,7 @@ def plain_loop(size, ngf, batch):
             outputs = generator(photos, training=True)
             real = discriminator([photos, targets], training=True)
             fake = discriminator([photos, outputs], training=True)
-            gan, l1 = pix2pix.generator_losses(fake, outputs, targets)
-            g_loss = gan + 100 * l1
+            g_loss = pix2pix.gan_loss(fake) + 100 * pix2pix.image_l1(outputs, targets, photos, None)
             d_loss = pix2pix.discriminator_loss(real, fake)
         g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, generator.trainable_variables),
                                         generator.trainable_variables))
@@ -78,7 +79,7 @@ def ours(size, ngf, batch, precision):
             self.start = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            float(logs["g_l1"])  # Wait for the step, as the plain loop does.
+            float(logs["g_loss"])  # Wait for the step, as the plain loop does.
             iterator_steps.append(time.perf_counter() - self.start)
 
     def run(steps):
@@ -134,11 +135,11 @@ def bench_predict(repeats, run_dir):
         small = rng.uniform(0, 1, (300, 400, 3)).astype(np.float32)
         for i in range(4):
             data.write_image(folder / "in" / f"{i}.jpg", data.resize(small, 4000, 3000), quality=90)
-        predict.run(folder / "in", folder / "warm", run_dir, log=lambda m: None)
+        predict.run(folder / "in", folder / "warm", run_dir, log=data.silent)
         times = []
         for r in range(repeats):
             start = time.perf_counter()
-            predict.run(folder / "in", folder / f"out{r}", run_dir, log=lambda m: None)
+            predict.run(folder / "in", folder / f"out{r}", run_dir, log=data.silent)
             times.append((time.perf_counter() - start) / 4)
     print(f"predict: median {statistics.median(times):.2f} s per 12-megapixel photo "
           f"(4000x3000 JPEG, {repeats} repeats of 4 photos; min {min(times):.2f}, max {max(times):.2f})")
@@ -153,11 +154,11 @@ def bench_export(repeats, run_dir):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         run_dir = run_dir or untrained_model(folder)
-        predict.export(folder / "exported", run_dir, log=lambda m: None)
+        export.export(folder / "exported", run_dir, log=data.silent)
         generator, config = predict.load_run(run_dir)
         size = config["size"]
         x = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
-        keras_model = predict.float32_generator(generator, config)
+        keras_model = export.float32_generator(generator, config)
         loaded = tf.saved_model.load(str(folder / "exported" / "saved_model"))
         interpreter = tf.lite.Interpreter(model_path=str(folder / "exported" / "generator.tflite"),
                                           num_threads=2)
@@ -199,7 +200,7 @@ def bench_memory(files, megapixels, run_dir):
         (folder / "in").mkdir()
         for i in range(files):
             (folder / "in" / f"{i:05d}.jpg").write_bytes(image)
-        predict.run(folder / "in", folder / "out", run_dir, log=lambda m: None)
+        predict.run(folder / "in", folder / "out", run_dir, log=data.silent)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # Linux reports KiB.
     print(f"predict over {files} files ({width}x{height} JPEG): peak resident memory {peak} MB")
 

@@ -8,6 +8,7 @@ In memory an image is RGB float32 in [0, 1] (shape H x W x 3); the network sees 
 """
 import argparse
 import contextlib
+import functools
 import os
 import random
 import re
@@ -32,6 +33,37 @@ LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights OpenCV's RGB2GRAY uses
 
 class BadImage(ValueError):
     """A file that cannot be used; the message says why."""
+
+
+def silent(message):
+    """A `log` that says nothing."""
+
+
+def one_line_errors(main):
+    """A script's main, with a ValueError or OSError (bad input, a full disk) ended as one line on stderr,
+    'error: ...', and exit status 1, instead of a traceback."""
+    @functools.wraps(main)
+    def run(argv=None):
+        try:
+            return main(argv)
+        except (ValueError, OSError) as error:
+            sys.exit(f"error: {error}")
+    return run
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Send what C++ libraries write to the process's stderr (TensorFlow's start-up log) to /dev/null for a
+    while; Python's own sys.stderr is untouched once the block ends."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 # ----------------------------------------------------------------------------------------------- compositing
@@ -259,12 +291,17 @@ def join_pair(a, b):
     return np.concatenate([a, b], axis=1)
 
 
+def gray3(image):
+    """The gray of an RGB image as three equal channels."""
+    return np.repeat(luminance(image), 3, axis=-1)
+
+
 def prepare_input(a, input_mode):
-    """What the network sees of a photo: the photo itself (`color`) or its 3-channel gray (`gray`)."""
+    """What the network sees of a photo: the photo itself (`colour`) or its gray (`gray`)."""
     if input_mode == "gray":
-        return np.repeat(luminance(a), 3, axis=-1)
-    if input_mode != "color":
-        raise ValueError(f"input mode must be 'color' or 'gray', not {input_mode!r}")
+        return gray3(a)
+    if input_mode != "colour":
+        raise ValueError(f"input mode must be 'colour' or 'gray', not {input_mode!r}")
     return a
 
 
@@ -285,7 +322,7 @@ def find_split_dirs(folder):
     return found
 
 
-def load_pairs(folder, size, direction="AtoB", input_mode="color", log=print):
+def load_pairs(folder, size, direction="AtoB", input_mode="colour", log=print):
     """Decode every A|B file below `folder` into uint8 arrays (N x S x S x 3) at the jitter size S.
 
     Returns (inputs, targets, paths). Bad files are skipped with one line each and a count at the end.
@@ -479,8 +516,9 @@ def split(folder, test=0.2, seed=0, log=print):
     return count
 
 
+@one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("combine", help="pair photos with hand-edited versions by file stem")
     command.add_argument("before", help="folder of original photos (A)")
@@ -490,23 +528,25 @@ def main(argv=None):
     command.add_argument("photos", help="folder of photos")
     command.add_argument("masks", help="folder of masks with the same file stems")
     command.add_argument("out", help="folder for the A|B JPEGs")
-    command = commands.add_parser("split", help="move a reproducible fraction of a folder into test/")
+    command = commands.add_parser("split", help="move a reproducible fraction of a folder into test/",
+                                  formatter_class=HelpFormatter)
     command.add_argument("folder", help="folder of A|B images")
-    command.add_argument("--test", type=float, default=0.2, help="fraction that goes to test/ (default 0.2)")
-    command.add_argument("--seed", type=int, default=0, help="seed of the shuffle (default 0)")
+    command.add_argument("--test", type=float, default=0.2, help="fraction that goes to test/")
+    command.add_argument("--seed", type=int, default=0, help="seed of the shuffle")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "combine":
-            failed = combine(args.before, args.after, args.out)[1]
-        elif args.command == "masks":
-            failed = masks(args.photos, args.masks, args.out)[1]
-        else:
-            split(args.folder, args.test, args.seed)
-            failed = 0
-    except (ValueError, OSError) as error:
-        sys.exit(f"error: {error}")
+    if args.command == "split":
+        split(args.folder, args.test, args.seed)
+        return
+    if args.command == "combine":
+        _, failed = combine(args.before, args.after, args.out)
+    else:
+        _, failed = masks(args.photos, args.masks, args.out)
     if failed:
         sys.exit(1)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """--help shows the module's docstring as written and each option's default."""
 
 
 if __name__ == "__main__":

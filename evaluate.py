@@ -13,14 +13,13 @@ Metrics are pure functions of two RGB images (float in [0, 1] or uint8). When si
 """
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from data import (BadImage, find_split_dirs, list_images, luminance, read_image, read_pair, resize, to_uint,
-                  write_atomic, write_image)
+from data import (BadImage, HelpFormatter, find_split_dirs, gray3, list_images, one_line_errors, read_image,
+                  read_pair, resize, to_uint, write_atomic, write_image)
 
 CHROMA_THRESHOLD = 10.0  # Lab chroma above which a pixel has visible colour (JPEG noise in gray stays below 3).
 HUE_BINS = 36  # 10 degree bins of the Lab hue angle.
@@ -102,10 +101,14 @@ def colour_counts(target, output):
     return int(np.sum(ca & cb)), int(np.sum(ca | cb))
 
 
+def iou(intersection, union):
+    """Intersection over union, 1 when the union is empty (nothing to find, and nothing found)."""
+    return 1.0 if union == 0 else intersection / union
+
+
 def colour_iou(target, output):
     """In [0, 1]: intersection over union of the pixels with visible colour; 1 when neither has any."""
-    intersection, union = colour_counts(target, output)
-    return 1.0 if union == 0 else intersection / union
+    return iou(*colour_counts(target, output))
 
 
 def chroma_error(target, output):
@@ -119,7 +122,7 @@ def score(target, output):
     """All metrics of one pair as a dict, with the IoU counts for pooling."""
     intersection, union = colour_counts(target, output)
     return {"seed_similarity": seed_similarity(target, output), "hue_similarity": hue_similarity(target, output),
-            "colour_iou": 1.0 if union == 0 else intersection / union, "chroma_error": chroma_error(target, output),
+            "colour_iou": iou(intersection, union), "chroma_error": chroma_error(target, output),
             "intersection": intersection, "union": union}
 
 
@@ -129,8 +132,7 @@ def summarize(rows):
     for name in METRICS:
         values = np.array([row[name] for row in rows], np.float64)
         summary[name] = {"mean": float(values.mean()), "std": float(values.std())} if len(values) else None
-    union = sum(row["union"] for row in rows)
-    summary["pooled_colour_iou"] = 1.0 if union == 0 else sum(row["intersection"] for row in rows) / union
+    summary["pooled_colour_iou"] = iou(sum(row["intersection"] for row in rows), sum(row["union"] for row in rows))
     return summary
 
 
@@ -142,7 +144,7 @@ def identity(photos):
 
 
 def all_gray(photos):
-    return [np.repeat(luminance(p), 3, axis=2) for p in photos]
+    return [gray3(p) for p in photos]
 
 
 def load_split(folder, direction="AtoB", log=print):
@@ -240,16 +242,21 @@ def evaluate(data, model=None, outputs=None, baseline=None, report=None, log=pri
         raise ValueError("give exactly one of --model, --outputs and --baseline")
     direction = "AtoB"
     if model is not None:
-        from predict import Colorizer, load_run
+        from predict import Colourizer, load_run
+
         generator, config = load_run(model) if isinstance(model, (str, Path)) else model
         direction = config.get("direction", "AtoB")
-        colorizer = Colorizer(generator, config)
-        produce = lambda stems, photos: colorizer(photos)  # noqa: E731
+        colourizer = Colourizer(generator, config)
+
+        def produce(stems, photos):
+            return colourizer(photos)
     elif baseline is not None:
         make = {"identity": identity, "gray": all_gray}.get(baseline)
         if make is None:
             raise ValueError(f"--baseline must be 'identity' or 'gray', not {baseline!r}")
-        produce = lambda stems, photos: make(photos)  # noqa: E731
+
+        def produce(stems, photos):
+            return make(photos)
     else:
         produce = outputs_reader(outputs)
     splits = find_split_dirs(data)
@@ -269,22 +276,20 @@ def evaluate(data, model=None, outputs=None, baseline=None, report=None, log=pri
     return summaries
 
 
+@one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--data", default=str(Path(__file__).parent / "datasets" / "demo"),
-                        help="folder of A|B pairs, with train/ test/ val/ inside or flat (default: the demo)")
-    parser.add_argument("--model", help="run directory or .keras file to run on the A halves")
+                        help="folder of A|B pairs, with train/ test/ val/ inside or flat")
+    parser.add_argument("--model", help="run directory or .keras file to run on the A halves (runs/latest when "
+                        "neither --outputs nor --baseline is given)")
     parser.add_argument("--outputs", help="folder of images already made, matched to the pairs by file stem")
     parser.add_argument("--baseline", choices=("identity", "gray"), help="score a trivial output instead")
     parser.add_argument("--report", help="folder for per_image.csv, summary.json and contact_sheet.png")
     args = parser.parse_args(argv)
     if args.model is None and args.outputs is None and args.baseline is None:
         args.model = "runs/latest"
-    try:
-        summaries = evaluate(args.data, args.model, args.outputs, args.baseline, args.report)
-    except (ValueError, OSError) as error:
-        sys.exit(f"error: {error}")
-    print(format_table(summaries))
+    print(format_table(evaluate(args.data, args.model, args.outputs, args.baseline, args.report)))
 
 
 if __name__ == "__main__":

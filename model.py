@@ -7,15 +7,25 @@ The generator has two heads:
 Depth follows the image size (log2(size) down-sampling steps, as the paper's 8 at 256 px) and width follows
 `ngf`/`ndf`, so the tests' 32 px models and the paper's 256 px model are the same code.
 """
+import json
 import math
 import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
+import numpy as np
+
+from data import atomic_path, luminance, quiet_stderr, remove_stale_temporaries, splash, write_atomic, write_image
+
+# The one place Keras is imported: the backend pinned, TensorFlow's start-up log kept out of the tools' output.
+# Other modules take Keras from here (`from model import keras`), so the order of imports never matters.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log (a harmless grappler error) hides ours.
-import keras  # noqa: E402
-from keras import layers, ops  # noqa: E402
-
-from data import luminance, splash  # noqa: E402
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with quiet_stderr():
+    import keras
+    from keras import layers, ops
 
 # Keras's BatchNormalization defaults (momentum 0.99, epsilon 1e-3) differ from the paper's Torch code (0.1 in
 # Torch's convention, i.e. 0.9 here, and 1e-5). Minutes-long CPU runs take few steps, and with 0.99 the moving
@@ -118,23 +128,30 @@ def discriminator_loss(real_logits, fake_logits):
     return 0.5 * (real + fake)
 
 
-def generator_losses(fake_logits, outputs, targets, photos=None, mask_logits=None):
-    """(GAN loss, L1 loss): the generator wants D to call its output real, and to be close to the target.
+def gan_loss(fake_logits):
+    """The generator wants the discriminator to call its output real."""
+    return ops.mean(ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True))
 
-    With `photos` (the "colour" L1 of a mask head), each pixel's error is divided by the photo's own chroma there
-    (at least CHROMA_FLOOR): since output - target = (mask - target mask) * chroma, that is the L1 of the mask
-    itself wherever the photo has colour, so a pale stem weighs as much as a saturated petal, as in the colour
-    IoU. The paper's L1 weighs each pixel by its chroma instead. With `photos` and `mask_logits` (the "bce" loss),
-    mask_cross_entropy takes the L1's place."""
-    gan = ops.mean(ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True))
-    if mask_logits is not None:
-        return gan, mask_cross_entropy(mask_logits, photos, targets)
-    error = ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32"))
-    if photos is None:
-        return gan, ops.mean(error)
-    photos = ops.cast(photos, "float32")
-    chroma = ops.sum(ops.abs(photos - luminance(photos)), axis=-1)
-    return gan, ops.mean(ops.sum(error, axis=-1) / ops.maximum(chroma, CHROMA_FLOOR))
+
+def chroma(photos):
+    """Sum of |RGB - gray| of each pixel (B x H x W), in [-1, 1] units."""
+    return ops.sum(ops.abs(photos - luminance(photos)), axis=-1)
+
+
+# The loss beside the GAN loss: each takes (outputs, targets, photos, head_logits), all B x H x W x C.
+
+
+def image_l1(outputs, targets, photos, head_logits):
+    """The paper's L1 on the output image. For a mask head it weighs each pixel's mask error by the photo's
+    chroma, so a pale stem or a brownish violin counts for little beside a red petal."""
+    return ops.mean(ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32")))
+
+
+def colour_l1(outputs, targets, photos, head_logits):
+    """The L1 of a mask head's mask wherever the photo has colour: output - target = (mask - target mask) *
+    (photo - gray), so each pixel's error over the photo's chroma there (at least CHROMA_FLOOR) is the mask's."""
+    error = ops.sum(ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32")), axis=-1)
+    return ops.mean(error / ops.maximum(chroma(ops.cast(photos, "float32")), CHROMA_FLOOR))
 
 
 def target_mask(photos, targets):
@@ -147,32 +164,34 @@ def target_mask(photos, targets):
     colour = photos - gray
     power = ops.sum(colour * colour, axis=-1)
     mask = ops.clip(ops.sum((targets - gray) * colour, axis=-1) / ops.maximum(power, 1e-6), 0.0, 1.0)
-    return mask, ops.minimum(ops.sum(ops.abs(colour), axis=-1) / CHROMA_FLOOR, 1.0)
+    return mask, ops.minimum(chroma(photos) / CHROMA_FLOOR, 1.0)
 
 
-def mask_cross_entropy(mask_logits, photos, targets):
-    """The "bce" loss of a mask head: the cross-entropy of its mask against the target's, where the photo has
-    colour. Unlike any L1 of the sigmoid's output, whose gradient vanishes where the mask is confidently wrong (a
-    missed violin), its gradient on the logits stays mask - m* there."""
+def mask_cross_entropy(outputs, targets, photos, head_logits):
+    """The cross-entropy of a mask head's mask against the target's, where the photo has colour. Unlike any L1 of
+    the sigmoid's output, whose gradient vanishes where the mask is confidently wrong (a missed violin), its
+    gradient on the logits stays mask - m* there."""
     wanted, weight = target_mask(photos, targets)
-    logits = ops.cast(mask_logits[..., 0], "float32")
+    logits = ops.cast(head_logits[..., 0], "float32")
     return ops.mean(weight * ops.binary_crossentropy(wanted, logits, from_logits=True))
+
+
+LOSSES = {"image": image_l1, "colour": colour_l1, "bce": mask_cross_entropy}
+MASK_LOSSES = ("colour", "bce")  # They measure a mask's error, so they need the mask head.
 
 
 class Pix2Pix(keras.Model):
     """The conditional GAN: `fit` on (photo, target) batches in [-1, 1] trains both networks."""
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, l1="image", **kwargs):
-        """l1: "image" (the paper's L1), "colour" (generator_losses) or "bce" (mask_cross_entropy): the last two
-        need a mask head."""
+    def __init__(self, generator, discriminator, loss="image", loss_weight=100.0, **kwargs):
+        """loss: a name in LOSSES, weighed by `loss_weight` against the GAN loss."""
         super().__init__(**kwargs)
-        self.l1 = l1
-        # For "bce": the same generator, also returning its mask's logits (the "head" layer, before the sigmoid).
-        self.with_logits = keras.Model(generator.input, [generator.output, generator.get_layer("head").output]) \
-            if l1 == "bce" else None
         self.generator = generator
         self.discriminator = discriminator
-        self.l1_weight = l1_weight
+        # The same generator, also returning its head's logits (before the sigmoid or tanh), which bce needs.
+        self.with_logits = keras.Model(generator.input, [generator.output, generator.get_layer("head").output])
+        self.loss_function = LOSSES[loss]
+        self.loss_weight = loss_weight
         self.built = True  # Both networks are built; this lets save_weights and load_weights work at once.
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -183,7 +202,7 @@ class Pix2Pix(keras.Model):
         self.d_optimizer = d_optimizer
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_gan", "g_l1")}
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_gan", "g_loss")}
 
     @property
     def metrics(self):
@@ -200,23 +219,19 @@ class Pix2Pix(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             # training=True explicitly: Keras 3 would otherwise run BatchNorm and Dropout in inference mode here.
-            mask_logits = None
-            if self.l1 == "bce":
-                outputs, mask_logits = self.with_logits(photos, training=True)
-            else:
-                outputs = self.generator(photos, training=True)
+            outputs, head_logits = self.with_logits(photos, training=True)
             real_logits = self.discriminator([photos, targets], training=True)
             fake_logits = self.discriminator([photos, outputs], training=True)
-            g_gan, g_l1 = generator_losses(fake_logits, outputs, targets, photos if self.l1 != "image" else None,
-                                           mask_logits)
-            g_total = g_gan + self.l1_weight * g_l1
+            g_gan = gan_loss(fake_logits)
+            g_loss = self.loss_function(outputs, targets, photos, head_logits)
             d_loss = discriminator_loss(real_logits, fake_logits)
-            g_scaled, d_scaled = g_total / replicas, d_loss / replicas
+            g_scaled = (g_gan + self.loss_weight * g_loss) / replicas
+            d_scaled = d_loss / replicas
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
-        for name, value in (("d_loss", d_loss), ("g_gan", g_gan), ("g_l1", g_l1)):
+        for name, value in (("d_loss", d_loss), ("g_gan", g_gan), ("g_loss", g_loss)):
             self.trackers[name].update_state(value)
         logs = {name: tracker.result() for name, tracker in self.trackers.items()}
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
@@ -227,3 +242,129 @@ class Pix2Pix(keras.Model):
 
 def adam(learning_rate=2e-4):
     return keras.optimizers.Adam(learning_rate, beta_1=0.5)  # The paper's optimiser.
+
+
+# ----------------------------------------------------------------------------------------- training callbacks
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Each epoch: both networks and both optimisers to checkpoints/epoch-N.weights.h5 (written under a
+    temporary name, then renamed), then checkpoints/latest.json pointing to it. A kill at any moment leaves the
+    previous checkpoint intact and pointed to, so a resumed run loses at most one epoch.
+
+    Under a multi-worker strategy every worker must read the variables together, so the other workers save too,
+    into a temporary folder that is then deleted: only the chief's checkpoint stays."""
+
+    def __init__(self, folder, chief=True, keep=2):
+        super().__init__()
+        self.folder = Path(folder)
+        self.chief = chief
+        self.keep = keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        diverged = [name for name, value in (logs or {}).items() if not math.isfinite(float(value))]
+        if diverged:
+            raise ValueError(f"training diverged in epoch {epoch + 1} ({diverged[0]} is not a number); "
+                             f"{self.last_good()}, try a lower --lr")
+        if not self.chief:
+            with tempfile.TemporaryDirectory() as scratch:
+                self.model.save_weights(Path(scratch) / "discard.weights.h5")
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{epoch + 1:05d}.weights.h5"
+        previous = sorted(self.folder.glob("epoch-*.weights.h5"))
+        needed = 2 * previous[-1].stat().st_size if previous else 0
+        try:
+            if shutil.disk_usage(self.folder).free < needed:
+                raise OSError("the disk is full")
+            with atomic_path(self.folder / name) as temporary:
+                self.model.save_weights(temporary)
+        except OSError as error:
+            raise ValueError(f"cannot write the checkpoint of epoch {epoch + 1} ({error}); {self.last_good()}, "
+                             "free some space, then go on with --resume") from None
+        state = {"epoch": epoch + 1, "step": int(self.model.g_optimizer.iterations.numpy()), "file": name}
+        write_atomic(self.folder / "latest.json", json.dumps(state).encode())
+        for old in sorted(self.folder.glob("epoch-*.weights.h5"))[:-self.keep]:
+            old.unlink()
+
+    def last_good(self):
+        pointer = self.folder / "latest.json"
+        if not pointer.is_file():
+            return "no checkpoint was written"
+        return f"the last good checkpoint is {self.folder / json.loads(pointer.read_text())['file']}"
+
+
+def restore(gan, run_dir):
+    """Load the run's last checkpoint into `gan`, and drop log.csv rows of epochs after it (written before a kill
+    that came before the checkpoint); returns the epoch to continue from (0 if there is none)."""
+    folder = run_dir / "checkpoints"
+    pointer = folder / "latest.json"
+    if not pointer.is_file():
+        return 0
+    state = json.loads(pointer.read_text())
+    remove_stale_temporaries(folder)
+    gan.load_weights(folder / state["file"])
+    log = run_dir / "log.csv"
+    if log.is_file():
+        header, *rows = log.read_text().splitlines()
+        rows = [row for row in rows if int(row.split(",")[0]) < state["epoch"]]
+        write_atomic(log, "".join(f"{line}\n" for line in (header, *rows)).encode())
+    print(f"resumed from epoch {state['epoch']} (step {state['step']})")
+    return state["epoch"]
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Each epoch: samples/epoch-N.png with input | target | output rows of fixed held-out pairs (every worker
+    runs the generator, as the variables must be read together; only the chief writes)."""
+
+    def __init__(self, folder, photos, targets, chief=True):
+        super().__init__()
+        self.folder = Path(folder)
+        self.photos, self.targets = photos, targets
+        self.chief = chief
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = np.asarray(self.model.generator(self.photos, training=False))
+        if not self.chief:
+            return
+        rows = [np.concatenate([p, t, o], axis=1) for p, t, o in zip(self.photos, self.targets, outputs)]
+        grid = (np.concatenate(rows, axis=0) + 1) / 2
+        write_image(self.folder / f"epoch-{epoch + 1:05d}.png", grid)
+
+
+class LinearDecay(keras.callbacks.Callback):
+    """The paper's schedule: the learning rate stays constant, then falls linearly to zero over the last
+    `fraction` of training. Progress is the further along of the epochs done and the time budget used."""
+
+    def __init__(self, learning_rate, epochs, minutes, fraction):
+        super().__init__()
+        self.learning_rate, self.epochs, self.seconds, self.fraction = learning_rate, epochs, minutes * 60, fraction
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        progress = (self.epoch + batch / max(1, self.params.get("steps") or 1)) / self.epochs
+        if self.seconds:
+            progress = max(progress, (time.monotonic() - self.start) / self.seconds)
+        rate = self.learning_rate * min(1.0, max(0.0, (1 - progress) / self.fraction))
+        for optimizer in (self.model.g_optimizer, self.model.d_optimizer):
+            optimizer.learning_rate.assign(rate)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training cleanly (the epoch's checkpoint is still written) once `minutes` have passed."""
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = minutes * 60
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start > self.seconds:
+            self.model.stop_training = True

@@ -3,7 +3,6 @@
     python predict.py in/ out/                       # model from runs/latest
     python predict.py photo.jpg out.jpg --model runs/20261125-101500
     python predict.py datasets/demo/test out/ --pairs  # A|B files: colour the A half only
-    python predict.py --export exported/ --model runs/latest   # SavedModel + LiteRT (.tflite) for use elsewhere
 
 The network sees a copy resized to its training size. Its decision comes back to full resolution and is applied
 to the original pixels: a mask-head model's mask is cut at 0.5 (keep or drop) and upsampled with a
@@ -23,8 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import (IMAGE_EXTENSIONS, BadImage, atomic_path, decode_image, join_pair, list_images, prepare_input,
-                  remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint, write_atomic, write_image)
+from data import (IMAGE_EXTENSIONS, BadImage, HelpFormatter, decode_image, join_pair, list_images, one_line_errors,
+                  prepare_input, remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint, write_image)
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled.
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
@@ -124,9 +123,9 @@ def upsample_chroma(output, original):
 
 
 def load_run(path):
-    """(generator, config) from a run directory (generator.keras + config.json) or a .keras file."""
-    import model  # noqa: F401  Sets the Keras backend before Keras loads.
-    import keras
+    """(generator, config) from a run directory (generator.keras, config.json and held_out.json) or a .keras
+    file; what a bare file does not say is read off the network."""
+    from model import keras
 
     path = Path(path)
     file = path / "generator.keras" if path.is_dir() else path
@@ -136,24 +135,31 @@ def load_run(path):
         generator = keras.saving.load_model(file, compile=False)
     except Exception as error:  # Keras raises many kinds for a damaged file; the user needs to know which file.
         raise ValueError(f"cannot load {file}: not a readable Keras model ({type(error).__name__})") from None
-    config_path = file.parent / "config.json"
-    try:
-        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read {config_path}: {error}") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{config_path} holds no options (a JSON object is expected)")
+    config = read_json(file.parent / "config.json")
+    config.setdefault("test_mode", read_json(file.parent / "held_out.json").get("test_mode", "eval"))
     config.setdefault("size", generator.input_shape[1])
     config.setdefault("head", "mask" if any(layer.name == "mask" for layer in generator.layers) else "rgb")
     convolutions = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)]
     config.setdefault("ngf", convolutions[0].filters)  # The first layer's width is the generator's ngf.
-    config.setdefault("input", "color")
-    config.setdefault("test_mode", "eval")
+    config.setdefault("input", "colour")
     return generator, config
 
 
-class Colorizer:
-    """Runs a generator on full-resolution photos: `colorizer([rgb, ...]) -> [output, ...]`, each output of its
+def read_json(path):
+    """The JSON object in `path`, {} if there is no such file; a clear error if it is not a JSON object."""
+    if not path.is_file():
+        return {}
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {path}: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} holds no options (a JSON object is expected)")
+    return value
+
+
+class Colourizer:
+    """Runs a generator on full-resolution photos: `colourizer([rgb, ...]) -> [output, ...]`, each output of its
     photo's size and pixel type. In steps, for a pipeline: small = network_input(photo); decisions =
     decide([small, ...]); output = apply(photo, decision)."""
 
@@ -264,12 +270,12 @@ class Progress:
             self.shown = False
 
 
-def read_input(path, pairs, colorizer):
+def read_input(path, pairs, colourizer):
     """(photo, alpha, depth, small): the photo in its own pixel type, and the network's copy of it."""
     rgb, alpha, depth = decode_image(path)
     if pairs:
         rgb, alpha = split_pair(rgb)[0], None
-    return rgb, alpha, depth, colorizer.network_input(rgb)
+    return rgb, alpha, depth, colourizer.network_input(rgb)
 
 
 def read_ahead(pool, function, items, depth):
@@ -320,7 +326,7 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
     jobs = [(p, out) for p, out in jobs if not (skip_existing and out.exists())]
     if not jobs and not skipped:
         raise ValueError(f"no image files in {source}")
-    colorizer = Colorizer(*load_run(model_path))
+    colourizer = Colourizer(*load_run(model_path))
     for folder in {out.parent for _, out in jobs if out.parent.is_dir()}:
         remove_stale_temporaries(folder)
     progress = Progress(len(jobs), log)
@@ -342,12 +348,12 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
         writes = deque()
 
         def read(job):
-            return read_input(job[0], pairs, colorizer)
+            return read_input(job[0], pairs, colourizer)
 
         for batch in photo_batches(pool, jobs, read, batch_size, lambda job, error: fail("skipped", job, error)):
-            decisions = colorizer.decide([small for _, (*_, small) in batch])
+            decisions = colourizer.decide([small for _, (*_, small) in batch])
             for (job, (photo, alpha, depth, _)), decision in zip(batch, decisions):
-                writes.append((job, pool.submit(write_output, colorizer, job[1], photo, decision, alpha, depth,
+                writes.append((job, pool.submit(write_output, colourizer, job[1], photo, decision, alpha, depth,
                                                 quality, side_by_side)))
                 while len(writes) > workers:
                     finish(*writes.popleft())
@@ -360,78 +366,30 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
     return counts["written"], skipped, counts["failed"]
 
 
-def write_output(colorizer, path, photo, decision, alpha, depth, quality, side_by_side):
-    output = colorizer.apply(photo, decision)
+def write_output(colourizer, path, photo, decision, alpha, depth, quality, side_by_side):
+    output = colourizer.apply(photo, decision)
     if side_by_side:
         output, alpha = join_pair(photo, output), None if alpha is None else join_pair(alpha, alpha)
     write_image(path, output, alpha, depth, quality)
 
 
-def float32_generator(generator, config):
-    """The generator rebuilt in float32 with the same weights (a bfloat16-trained one computes in bfloat16),
-    with outputs {"image"} or, for a mask head, {"image", "mask"}: what the exported files compute."""
-    import keras
-    from model import build_generator
-
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        # Dropout holds no weights, so the inference copy can leave it out.
-        copy = build_generator(config["size"], config["ngf"], config["head"], dropout=0.0)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
-    copy.set_weights(generator.get_weights())
-    outputs = {"image": copy.output}
-    if config["head"] == "mask":
-        outputs["mask"] = copy.get_layer("mask").output
-    return keras.Model(copy.input, outputs)
-
-
-def export(directory, model_path, log=print):
-    """Write DIR/saved_model (TensorFlow SavedModel, endpoint `serve`) and DIR/generator.tflite (LiteRT):
-    photo batch (N x S x S x 3, RGB in [-1, 1]) -> {"image": N x S x S x 3 in [-1, 1], "mask": N x S x S x 1}."""
-    import tensorflow as tf
-
-    generator, config = load_run(model_path)
-    network = float32_generator(generator, config)
-    directory = Path(directory)
-    with atomic_path(directory / "saved_model") as temporary:
-        network.export(str(temporary), format="tf_saved_model", verbose=False)
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(directory / "saved_model"))
-    write_atomic(directory / "generator.tflite", converter.convert())
-    write_atomic(directory / "config.json", json.dumps(config, indent=2).encode())
-    log(f"exported {directory / 'saved_model'} and {directory / 'generator.tflite'} "
-        f"({(directory / 'generator.tflite').stat().st_size / 1e6:.1f} MB)")
-
-
+@one_line_errors
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("input", nargs="?", help="an image file or a folder (walked recursively)")
-    parser.add_argument("output", nargs="?", help="an image file, or a folder that mirrors the input's")
-    parser.add_argument("--model", default="runs/latest", help="run directory or .keras file (default runs/latest)")
-    parser.add_argument("--batch-size", type=int, default=4, help="photos per network call (default 4)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    parser.add_argument("input", help="an image file or a folder (walked recursively)")
+    parser.add_argument("output", help="an image file, or a folder that mirrors the input's")
+    parser.add_argument("--model", default="runs/latest", help="run directory or .keras file")
+    parser.add_argument("--batch-size", type=int, default=4, help="photos per network call")
     parser.add_argument("--format", help="output format (jpg, png, webp, tif, bmp); default: the input's")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100")
     parser.add_argument("--pairs", action="store_true", help="inputs are A|B files: colour the A half only")
     parser.add_argument("--overwrite", action="store_true", help="allow OUT to be IN (replaces the inputs)")
     parser.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist alone")
     parser.add_argument("--side-by-side", action="store_true", help="write each photo and its output side by "
                         "side (before | after), to see the style at work")
-    parser.add_argument("--export", metavar="DIR", help="instead of colouring, export the model to DIR as a "
-                        "TensorFlow SavedModel (DIR/saved_model) and a LiteRT file (DIR/generator.tflite)")
     args = parser.parse_args(argv)
-    if args.export:
-        try:
-            return export(args.export, args.model)
-        except (ValueError, OSError) as error:
-            sys.exit(f"error: {error}")
-    if args.input is None or args.output is None:
-        parser.error("give an input and an output (or --export DIR)")
-    try:
-        _, _, failed = run(args.input, args.output, args.model, args.batch_size, args.format, args.quality,
-                           args.pairs, args.overwrite, args.skip_existing, args.side_by_side)
-    except (ValueError, OSError) as error:
-        sys.exit(f"error: {error}")
+    _, _, failed = run(args.input, args.output, args.model, args.batch_size, args.format, args.quality,
+                       args.pairs, args.overwrite, args.skip_existing, args.side_by_side)
     if failed:
         sys.exit(1)
 

@@ -25,9 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # The repo's root, for data.py.
+from data import read_image, resize, splash, split_pair, write_image
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from data import read_image, resize, splash, split_pair, write_image  # noqa: E402
 
 SIZE = 256  # Side of the layouts, and of each half of the stored test pairs.
 TRAIN_SIDE = 144  # Training pairs are stored just above the default 128 px training size: more layouts fit.

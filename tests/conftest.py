@@ -1,18 +1,17 @@
 """Shared fixtures: a synthetic colour-splash task small enough to learn in seconds, and a tiny trained run."""
-import sys
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import settings
 
+from data import encode_image, join_pair, splash, write_image  # The repo's root is on the path (pytest.ini).
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 settings.register_profile("repo", deadline=None, max_examples=40)
 settings.load_profile("repo")
-
-from data import join_pair, splash, write_image  # noqa: E402
 
 
 def synthetic_pair(rng, size=32):
@@ -40,6 +39,15 @@ def write_synthetic(folder, n, rng, size=32, ext=".png"):
     return folder
 
 
+def write_jpeg_with_orientation(path, rgb, orientation):
+    """A JPEG whose EXIF says: rotate by `orientation` (6 = 90 degrees clockwise) when displaying."""
+    jpeg = encode_image(rgb, ".jpg")
+    tiff = (b"MM\x00*" + struct.pack(">I", 8) + struct.pack(">H", 1)
+            + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0))
+    payload = b"Exif\x00\x00" + tiff
+    Path(path).write_bytes(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:])
+
+
 @pytest.fixture(scope="session")
 def synthetic_data(tmp_path_factory):
     """A tiny dataset with train/ and test/ (PNG, so no JPEG noise)."""
@@ -50,7 +58,9 @@ def synthetic_data(tmp_path_factory):
     return root
 
 
-# lr 1e-3: at this size the tiny model learns the task decisively in 100 epochs (about 20 s); at 2e-4 it would not.
+# lr 1e-3: at this size the tiny model learns the task in 30 epochs (pooled IoU about 0.76 against 0.13 for the
+# untouched photo); at 2e-4 it would not.
+TINY_EPOCHS = 30
 TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--batch-size", "8", "--seed", "1", "--lr", "1e-3"]
 
 
@@ -60,5 +70,5 @@ def tiny_run(synthetic_data, tmp_path_factory):
     import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    results = train.main(["--data", str(synthetic_data), "--out", str(run_dir), "--epochs", "100", *TINY])
+    results = train.main(["--data", str(synthetic_data), "--out", str(run_dir), "--epochs", str(TINY_EPOCHS), *TINY])
     return run_dir, results

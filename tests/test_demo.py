@@ -2,13 +2,16 @@
 it never saw (about a minute on 2 CPU cores)."""
 import json
 
+import pytest
+
 import train
 
 
+@pytest.mark.slow
 def test_short_demo_training_beats_both_baselines_on_held_out_photos(tmp_path):
     results = train.main(["--out", str(tmp_path / "run"), "--epochs", "6"])  # Demo data, demo settings: 594 steps.
     ours = results["model"]["pooled_colour_iou"]
     assert ours > results["identity (baseline)"]["pooled_colour_iou"] + 0.1
     assert ours > results["gray (baseline)"]["pooled_colour_iou"] + 0.1
     assert results["model"]["colour_iou"]["mean"] > results["identity (baseline)"]["colour_iou"]["mean"]
-    assert json.loads((tmp_path / "run" / "held_out.json").read_text())["model"]["n"] == 30
+    assert json.loads((tmp_path / "run" / "held_out.json").read_text())["results"]["model"]["n"] == 30

@@ -1,5 +1,6 @@
 """evaluate.py: oracle values on hand-made arrays, properties on random images, and the harness."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -8,17 +9,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import evaluate as ev
-from data import join_pair, luminance, write_image
+from data import gray3, join_pair, write_image
 
 RED, GREEN, BLUE = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)
 
 
 def solid(colour, height=4, width=4):
     return np.broadcast_to(np.array(colour, np.float32), (height, width, 3)).copy()
-
-
-def gray_of(image):
-    return np.repeat(luminance(image), 3, axis=2)
 
 
 # ------------------------------------------------------------------------------------------------- oracles
@@ -31,8 +28,8 @@ def test_colour_iou_oracle():
     output[:2, :] = RED  # 8 coloured pixels: the top half; 4 in common, 12 in the union.
     assert ev.colour_counts(target, output) == (4, 12)
     assert ev.colour_iou(target, output) == pytest.approx(1 / 3)
-    assert ev.colour_iou(gray_of(target), solid((0.2, 0.2, 0.2))) == 1.0  # Neither has colour.
-    assert ev.colour_iou(target, gray_of(target)) == 0.0
+    assert ev.colour_iou(gray3(target), solid((0.2, 0.2, 0.2))) == 1.0  # Neither has colour.
+    assert ev.colour_iou(target, gray3(target)) == 0.0
 
 
 def test_pooled_iou_weights_images_by_their_pixels():
@@ -44,9 +41,9 @@ def test_pooled_iou_weights_images_by_their_pixels():
 def test_chroma_error_oracle():
     assert ev.chroma_error(solid(RED), solid(RED)) == 0.0
     # The Lab (a, b) of pure red is about (80.1, 67.2), of its gray (0, 0): distance about 104.6.
-    assert ev.chroma_error(solid(RED), gray_of(solid(RED))) == pytest.approx(104.6, abs=1.0)
+    assert ev.chroma_error(solid(RED), gray3(solid(RED))) == pytest.approx(104.6, abs=1.0)
     half = solid(RED)
-    half[:, 2:] = gray_of(half)[:, 2:]
+    half[:, 2:] = gray3(half)[:, 2:]
     assert ev.chroma_error(solid(RED), half) == pytest.approx(104.6 / 2, abs=0.5)
 
 
@@ -54,7 +51,7 @@ def test_seed_similarity_oracle():
     """The study's measure: grayscale histogram correlation. Colour does not move it at all."""
     ramp = np.repeat(np.linspace(0, 1, 16, dtype=np.float32)[None, :, None], 3, axis=2).repeat(4, axis=0)
     assert ev.seed_similarity(ramp, ramp) == 1.0
-    assert ev.seed_similarity(solid(RED), gray_of(solid(RED))) == 1.0  # Same gray level: blind to colour.
+    assert ev.seed_similarity(solid(RED), gray3(solid(RED))) == 1.0  # Same gray level: blind to colour.
     assert ev.seed_similarity(solid((0.1, 0.1, 0.1)), solid((0.9, 0.9, 0.9))) == 0.0  # Disjoint spikes.
 
 
@@ -69,8 +66,8 @@ def test_histogram_correlation_oracle():
 def test_hue_similarity_oracle():
     assert ev.hue_similarity(solid(RED), solid(RED)) == 1.0
     assert ev.hue_similarity(solid(RED), solid(BLUE)) == 0.0  # Different hue bins.
-    assert ev.hue_similarity(gray_of(solid(RED)), solid((0.3, 0.3, 0.3))) == 1.0  # No colour in either.
-    assert ev.hue_similarity(solid(RED), gray_of(solid(RED))) == 0.0  # Colour in one only.
+    assert ev.hue_similarity(gray3(solid(RED)), solid((0.3, 0.3, 0.3))) == 1.0  # No colour in either.
+    assert ev.hue_similarity(solid(RED), gray3(solid(RED))) == 0.0  # Colour in one only.
     two = solid(RED)
     two[:, 2:] = GREEN
     assert 0 < ev.hue_similarity(two, solid(RED)) < 1
@@ -140,7 +137,7 @@ def scored_folder(tmp_path):
     for i in range(2):
         photo = rng.uniform(0, 1, (24, 24, 3)).astype(np.float32)
         target = photo.copy()
-        target[:, 12:] = gray_of(photo)[:, 12:]
+        target[:, 12:] = gray3(photo)[:, 12:]
         write_image(tmp_path / "data" / "test" / f"p{i}.png", join_pair(photo, target))
         write_image(tmp_path / "outputs" / f"p{i}.png", target)
     return tmp_path
@@ -164,3 +161,16 @@ def test_harness_reports_missing_outputs(scored_folder):
     (scored_folder / "outputs" / "p1.png").unlink()
     with pytest.raises(ValueError, match="missing"):
         ev.evaluate(scored_folder / "data", outputs=scored_folder / "outputs")
+
+
+def test_outputs_of_another_size_are_an_error(scored_folder):
+    write_image(scored_folder / "outputs" / "p1.png", np.ones((1, 1, 3), np.float32))
+    with pytest.raises(ValueError, match="1x1 but its target is 24x24"):
+        ev.evaluate(scored_folder / "data", outputs=scored_folder / "outputs")
+
+
+def test_two_outputs_of_one_name_are_an_error(scored_folder):
+    shutil.copy(scored_folder / "outputs" / "p1.png", scored_folder / "outputs" / "p1.jpg")
+    with pytest.raises(SystemExit) as exit_info:
+        ev.main(["--data", str(scored_folder / "data"), "--outputs", str(scored_folder / "outputs")])
+    assert "p1.jpg and p1.png" in exit_info.value.code

@@ -2,17 +2,18 @@
 import numpy as np
 import tensorflow as tf
 
+import export
 import predict
 
 
 def test_exported_files_match_the_keras_model(tiny_run, tmp_path):
     run_dir, _ = tiny_run
-    predict.main(["--export", str(tmp_path / "exported"), "--model", str(run_dir)])
+    export.main([str(tmp_path / "exported"), "--model", str(run_dir)])
     generator, config = predict.load_run(run_dir)
     x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
     # The exported files compute in float32, as the float32 Keras copy does; the run itself may have trained in
     # bfloat16, whose outputs agree to about 1e-2.
-    reference = predict.float32_generator(generator, config)(x, training=False)
+    reference = export.float32_generator(generator, config)(x, training=False)
     expected, expected_mask = np.asarray(reference["image"]), np.asarray(reference["mask"])
     np.testing.assert_allclose(expected, np.asarray(generator(x, training=False)), atol=0.03)
 

@@ -8,14 +8,14 @@ import pytest
 
 import data
 import evaluate
+import export
 import predict
-from conftest import ROOT, synthetic_pair
-from test_data import write_jpeg_with_orientation
+from conftest import ROOT, synthetic_pair, write_jpeg_with_orientation
 
 
 @pytest.fixture(scope="module")
-def colorizer(tiny_run):
-    return predict.Colorizer(*predict.load_run(tiny_run[0]))
+def colourizer(tiny_run):
+    return predict.Colourizer(*predict.load_run(tiny_run[0]))
 
 
 def big_photo(height, width, seed=0):
@@ -23,10 +23,10 @@ def big_photo(height, width, seed=0):
     return data.resize(photo, width, height)
 
 
-def test_full_resolution_mask_is_exactly_gray_where_dropped(colorizer):
+def test_full_resolution_mask_is_exactly_gray_where_dropped(colourizer):
     photo = big_photo(2000, 3000)
-    mask = colorizer.masks([photo])[0]
-    output = colorizer([photo])[0]
+    mask = colourizer.masks([photo])[0]
+    output = colourizer([photo])[0]
     assert output.shape == photo.shape and mask.shape == (2000, 3000, 1)
     dropped = mask[..., 0] == 0
     kept = mask[..., 0] == 1
@@ -40,10 +40,10 @@ def test_full_resolution_mask_is_exactly_gray_where_dropped(colorizer):
 @pytest.mark.parametrize("value", [0.3, 0.7])
 def test_a_faint_mask_is_cut_into_keep_or_drop(tiny_run, value):
     """The network's mask is cut at 0.5: a faint 0.3 drops the colour entirely and 0.7 keeps all of it."""
-    colorizer = predict.Colorizer(*predict.load_run(tiny_run[0]))
-    colorizer.network = lambda batch, training: np.full((*batch.shape[:3], 1), value, np.float32)
+    colourizer = predict.Colourizer(*predict.load_run(tiny_run[0]))
+    colourizer.network = lambda batch, training: np.full((*batch.shape[:3], 1), value, np.float32)
     photo = big_photo(300, 400)
-    output = colorizer([photo])[0]
+    output = colourizer([photo])[0]
     expected = photo if value > 0.5 else np.broadcast_to(data.luminance(photo), photo.shape)
     np.testing.assert_allclose(output, expected, atol=1e-6)
 
@@ -64,7 +64,7 @@ def test_folder_in_folder_out_at_each_size(tiny_run, tmp_path):
     source = tmp_path / "in"
     data.write_image(source / "wide.jpg", big_photo(300, 500))
     data.write_image(source / "sub" / "tall.png", big_photo(600, 200, 1))
-    written, skipped, failed = predict.run(source, tmp_path / "out", tiny_run[0], log=lambda m: None)
+    written, skipped, failed = predict.run(source, tmp_path / "out", tiny_run[0], log=data.silent)
     assert (written, skipped, failed) == (2, 0, 0)
     assert data.read_image(tmp_path / "out" / "wide.jpg")[0].shape == (300, 500, 3)
     assert data.read_image(tmp_path / "out" / "sub" / "tall.png")[0].shape == (600, 200, 3)
@@ -86,7 +86,7 @@ def test_a_corrupt_file_is_reported_and_the_others_written(tiny_run, tmp_path, c
 
 def test_exif_rotated_jpeg_comes_out_upright(tiny_run, tmp_path):
     write_jpeg_with_orientation(tmp_path / "in.jpg", big_photo(60, 100), 6)
-    predict.run(tmp_path / "in.jpg", tmp_path / "out.jpg", tiny_run[0], log=lambda m: None)
+    predict.run(tmp_path / "in.jpg", tmp_path / "out.jpg", tiny_run[0], log=data.silent)
     assert data.read_image(tmp_path / "out.jpg")[0].shape == (100, 60, 3)
 
 
@@ -95,7 +95,7 @@ def test_alpha_and_16_bits_are_kept(tiny_run, tmp_path):
     alpha = np.linspace(0, 1, 70, dtype=np.float32)[None, :].repeat(50, axis=0)
     data.write_image(tmp_path / "in" / "rgba.png", photo, alpha)
     data.write_image(tmp_path / "in" / "deep.png", photo, depth=16)
-    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=lambda m: None)
+    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=data.silent)
     rgba = cv2.imread(str(tmp_path / "out" / "rgba.png"), cv2.IMREAD_UNCHANGED)
     assert rgba.shape == (50, 70, 4) and np.array_equal(rgba[..., 3], data.to_uint(alpha))
     assert cv2.imread(str(tmp_path / "out" / "deep.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
@@ -104,21 +104,21 @@ def test_alpha_and_16_bits_are_kept(tiny_run, tmp_path):
 def test_format_and_pairs(tiny_run, tmp_path):
     photo, target = synthetic_pair(np.random.default_rng(3), 48)
     data.write_image(tmp_path / "pairs" / "p.jpg", data.join_pair(photo, target))
-    predict.run(tmp_path / "pairs", tmp_path / "out", tiny_run[0], format="png", pairs=True, log=lambda m: None)
+    predict.run(tmp_path / "pairs", tmp_path / "out", tiny_run[0], format="png", pairs=True, log=data.silent)
     assert data.read_image(tmp_path / "out" / "p.png")[0].shape == (48, 48, 3)
 
 
 def test_skip_existing_and_refusing_to_overwrite_the_input(tiny_run, tmp_path):
     data.write_image(tmp_path / "in" / "a.jpg", big_photo(40, 40))
-    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=lambda m: None)
+    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=data.silent)
     stamp = os.stat(tmp_path / "out" / "a.jpg").st_mtime_ns
     data.write_image(tmp_path / "in" / "b.jpg", big_photo(40, 40, 1))
     written, skipped, _ = predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], skip_existing=True,
-                                      log=lambda m: None)
+                                      log=data.silent)
     assert (written, skipped) == (1, 1) and os.stat(tmp_path / "out" / "a.jpg").st_mtime_ns == stamp
     before = (tmp_path / "in" / "a.jpg").read_bytes()
     with pytest.raises(ValueError, match="--overwrite"):
-        predict.run(tmp_path / "in", tmp_path / "in", tiny_run[0], log=lambda m: None)
+        predict.run(tmp_path / "in", tmp_path / "in", tiny_run[0], log=data.silent)
     assert (tmp_path / "in" / "a.jpg").read_bytes() == before
 
 
@@ -130,11 +130,11 @@ def test_rgb_head_keeps_the_original_lightness_at_full_resolution(tmp_path):
     generator.save(tmp_path / "g.keras")
     generator, config = predict.load_run(tmp_path / "g.keras")
     assert config["head"] == "rgb" and config["ngf"] == 4 and config["size"] == 32  # Read off the bare file.
-    assert set(predict.float32_generator(generator, config)(np.zeros((1, 32, 32, 3)))) == {"image"}
-    colorizer = predict.Colorizer(generator, config)
-    colorizer.input_mode = "gray"
+    assert set(export.float32_generator(generator, config)(np.zeros((1, 32, 32, 3)))) == {"image"}
+    colourizer = predict.Colourizer(generator, config)
+    colourizer.input_mode = "gray"
     photo = big_photo(90, 130)
-    output = colorizer([photo])[0]
+    output = colourizer([photo])[0]
     assert output.shape == photo.shape
     lightness = [cv2.cvtColor(x, cv2.COLOR_RGB2Lab)[..., 0] for x in (photo, output)]
     assert np.abs(lightness[0] - lightness[1]).mean() < 1.0  # L in [0, 100]; only gamut clipping moves it.

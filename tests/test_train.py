@@ -1,0 +1,96 @@
+"""train.py: the run directory, resuming after a stop or a kill, the time budget and option errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import model
+import predict
+import train
+from conftest import ROOT, TINY, TINY_EPOCHS
+
+
+def test_run_directory_holds_everything(tiny_run):
+    run_dir, _ = tiny_run
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["size"] == 32 and config["head"] == "mask" and "test_mode" not in config  # Options only.
+    measured = json.loads((run_dir / "held_out.json").read_text())
+    scores = {mode: summary["pooled_colour_iou"] for mode, summary in measured["by_test_mode"].items()}
+    assert measured["test_mode"] == max(scores, key=scores.get)
+    assert predict.load_run(run_dir)[1]["test_mode"] == measured["test_mode"]
+    assert (run_dir / "generator.keras").is_file() and (run_dir / "log.csv").is_file()
+    assert sorted(p.name for p in (run_dir / "samples").iterdir())[-1] == f"epoch-{TINY_EPOCHS:05d}.png"
+    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == TINY_EPOCHS
+    assert any((run_dir / "tensorboard").rglob("*tfevents*"))
+    assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
+
+
+@pytest.mark.slow
+def test_resume_continues_the_step_and_epoch_count(synthetic_data, tmp_path):
+    run_dir = tmp_path / "run"
+    common = ["--data", str(synthetic_data), "--out", str(run_dir)]
+    train.main([*common, "--epochs", "2", *TINY])
+    first = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
+    steps_per_epoch = 64 // 8
+    assert first == {"epoch": 2, "step": 2 * steps_per_epoch, "file": "epoch-00002.weights.h5"}
+    log = run_dir / "log.csv"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([*lines, "2" + lines[-1][1:]]) + "\n")  # A row of an epoch killed before its checkpoint.
+    train.main([*common, "--epochs", "3", "--resume"])
+    second = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
+    assert second["epoch"] == 3 and second["step"] == 3 * steps_per_epoch
+    epochs = [line.split(",")[0] for line in (run_dir / "log.csv").read_text().splitlines()[1:]]
+    assert epochs == ["0", "1", "2"]
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_then_resume(synthetic_data, tmp_path):
+    """A run killed with SIGKILL leaves a complete checkpoint behind, and --resume goes on from it."""
+    run_dir = tmp_path / "run"
+    command = [sys.executable, str(ROOT / "train.py"), "--data", str(synthetic_data), "--out", str(run_dir),
+               "--epochs", "1000", *TINY]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer = run_dir / "checkpoints" / "latest.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if pointer.is_file() and json.loads(pointer.read_text())["epoch"] >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    saved = json.loads(pointer.read_text())
+    assert saved["epoch"] >= 3 and (run_dir / "checkpoints" / saved["file"]).is_file()
+    result = subprocess.run([*command[:2], "--out", str(run_dir), "--resume", "--epochs", str(saved["epoch"] + 1)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"resumed from epoch {saved['epoch']}" in result.stdout
+    assert json.loads(pointer.read_text())["epoch"] == saved["epoch"] + 1
+    assert not list(run_dir.rglob("tmp-*"))
+
+
+@pytest.mark.slow
+def test_time_budget_stops_cleanly(synthetic_data, tmp_path):
+    run_dir = tmp_path / "run"
+    train.main(["--data", str(synthetic_data), "--out", str(run_dir), "--epochs", "1000", "--minutes", "0.0001",
+                *TINY])
+    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 1
+    assert (run_dir / "generator.keras").is_file()
+
+
+def test_bad_options_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="power of two"):
+        model.build_generator(100)
+    with pytest.raises(ValueError, match="--head rgb"):
+        train.make_config({"input": "gray", "head": "mask"}, None, False)
+    config, _ = train.make_config({"input": "gray"}, str(tmp_path / "run"), False)
+    assert config["head"] == "rgb"  # Gray input cannot keep colour it does not have: the rgb head it is.
+    assert config["loss"] == "image"  # And the paper's L1, as the other losses measure a mask.
+    for loss in train.MASK_LOSSES:
+        with pytest.raises(ValueError, match="--head mask"):
+            train.make_config({"loss": loss, "head": "rgb"}, None, False)
+    with pytest.raises(ValueError, match="nothing to resume"):
+        train.make_config({}, str(tmp_path / "none"), True)
