@@ -235,17 +235,14 @@ def build(config, strategy):
     return generator, gan
 
 
-def fit(gan, config, run_dir, photos, targets, samples, resume, chief, verbose):
+def fit(gan, config, run_dir, dataset, steps, samples, resume, chief, verbose):
     """Train from the last checkpoint (with `resume`) until --epochs or --minutes."""
     import numpy as np
 
     import model
     from model import keras
 
-    size, batch_size = config["size"], config["batch_size"]
-    # The batch is global: under a strategy, fit splits each batch across the replicas.
-    dataset = make_dataset(photos, targets, size, batch_size, seed=config["seed"], mix=config["mix"])
-    sample = next(iter(make_dataset(*samples, size, 4, shuffle=False)))
+    sample = next(iter(make_dataset(*samples, config["size"], 4, shuffle=False)))
     initial_epoch = model.restore(gan, run_dir) if resume else 0
     callbacks = []
     if chief:  # Before the checkpoint: a kill between the two leaves a row that restore() drops.
@@ -259,7 +256,7 @@ def fit(gan, config, run_dir, photos, targets, samples, resume, chief, verbose):
         callbacks.append(model.LinearDecay(config["lr"], config["epochs"], config["minutes"], config["decay"]))
     if initial_epoch < config["epochs"]:
         gan.fit(dataset, epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-                steps_per_epoch=max(1, len(photos) // batch_size), verbose=verbose,
+                steps_per_epoch=steps, verbose=verbose,
                 shuffle=False)  # make_dataset shuffles.
 
 
@@ -280,9 +277,14 @@ def train(config, run_dir, resume=False, verbose="auto"):
             write_atomic(run_dir / "config.json", json.dumps(config, indent=2).encode())
         point_latest(run_dir)
         print(f"run directory {run_dir}")
+    # Made before the networks, so that its random crops and boxes draw the same seeds as they always have. The
+    # batch is global: under a strategy, fit splits each batch across the replicas.
+    dataset = make_dataset(photos, targets, config["size"], config["batch_size"], seed=config["seed"],
+                           mix=config["mix"])
     generator, gan = build(config, strategy)
     with strategy.scope() if strategy else contextlib.nullcontext():
-        fit(gan, config, run_dir, photos, targets, samples, resume, chief, verbose)
+        fit(gan, config, run_dir, dataset, max(1, len(photos) // config["batch_size"]), samples, resume, chief,
+            verbose)
     return finish(generator, config, run_dir, held_out, strategy, chief)
 
 

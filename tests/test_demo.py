@@ -1,5 +1,5 @@
 """The product claim on real photos: a short training on the demo data beats both trivial baselines on photos
-it never saw (about a minute on 2 CPU cores)."""
+it never saw."""
 import json
 
 import pytest
@@ -9,7 +9,8 @@ import train
 
 @pytest.mark.slow
 def test_short_demo_training_beats_both_baselines_on_held_out_photos(tmp_path):
-    results = train.main(["--out", str(tmp_path / "run"), "--epochs", "6"])  # Demo data, demo settings: 594 steps.
+    # Demo data and settings at 64 px, 594 steps: about 3 minutes on a 2-core CPU without bfloat16.
+    results = train.main(["--out", str(tmp_path / "run"), "--epochs", "6", "--size", "64"])
     ours = results["model"]["pooled_colour_iou"]
     assert ours > results["identity (baseline)"]["pooled_colour_iou"] + 0.1
     assert ours > results["gray (baseline)"]["pooled_colour_iou"] + 0.1
