@@ -258,12 +258,15 @@ def write_image(path, rgb, alpha=None, depth=8, quality=95):
 
 
 def resize(image, width, height):
-    """Resize with area averaging when shrinking and bicubic when enlarging (the one resizing rule)."""
+    """Resize with area averaging when shrinking and bicubic when enlarging (the one resizing rule). Keeps the
+    pixel type; a float image stays in [0, 1] (bicubic overshoots), an integer one saturates in OpenCV."""
     if image.shape[1] == width and image.shape[0] == height:
         return image
     shrinking = width * height < image.shape[0] * image.shape[1]
     out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
-    return np.clip(out, 0, 1) if out.ndim == image.ndim else np.clip(out, 0, 1)[..., None]
+    if out.dtype.kind == "f":
+        out = np.clip(out, 0, 1)
+    return out if out.ndim == image.ndim else out[..., None]
 
 
 # --------------------------------------------------------------------------------------------------- pairs
