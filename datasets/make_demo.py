@@ -37,7 +37,7 @@ TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_mess
                "opencv_aero3")
 LAYOUTS = {"train": 20, "test": 5}  # Layouts per source photo from the first random stream (never changes).
 EXTRA = {"train": 16, "test": 0}  # More layouts per photo from a second stream, so the test split stays the same.
-QUALITY = {"train": 65, "test": 85}  # JPEG quality: more training layouts fit in the size budget.
+QUALITY = {"train": 65, "val": 85, "test": 85}  # JPEG quality: more training layouts fit in the size budget.
 PHOTO_MAX_SIDE = 512  # Sources are copied downsized to this.
 
 
@@ -82,16 +82,30 @@ def transform_sprite(rgb, alpha, longest, angle, mirror):
     return np.where(alpha > 0, rgba[..., :3] / np.maximum(alpha, 1e-6), 0), alpha
 
 
+def random_square(photo, rng):
+    """A random square crop of the photo, 0.6 to 1 of its shorter side, at SIZE."""
+    height, width = photo.shape[:2]
+    side = int(min(height, width) * rng.uniform(0.6, 1.0))
+    top, left = rng.randint(0, height - side), rng.randint(0, width - side)
+    return resize(photo[top:top + side, left:left + side], SIZE, SIZE).copy()
+
+
+def paste(a, mask, rgb, alpha, y, x, keep):
+    """Paste a transformed cut-out at (y, x) over the photo, and over the mask as kept (1) or not (0): a later
+    paste hides what is below it in both."""
+    h, w = alpha.shape[:2]
+    region = (slice(y, y + h), slice(x, x + w))
+    a[region] = alpha * rgb + (1 - alpha) * a[region]
+    mask[region] = alpha * float(keep) + (1 - alpha) * mask[region]
+
+
 def make_layout(photo, sprites, rng, whole=False):
     """(A, mask): a random square crop of the photo at SIZE (or, with `whole`, the whole photo at its own size,
     the cut-outs scaled with it) with 2 to 4 cut-outs pasted on it; B is splash(A, mask)."""
-    height, width = photo.shape[:2]
     if whole:
-        a, scale = photo.copy(), min(height, width) / SIZE
+        a, scale = photo.copy(), min(photo.shape[:2]) / SIZE
     else:
-        side = int(min(height, width) * rng.uniform(0.6, 1.0))
-        top, left = rng.randint(0, height - side), rng.randint(0, width - side)
-        a, scale = resize(photo[top:top + side, left:left + side], SIZE, SIZE).copy(), 1
+        a, scale = random_square(photo, rng), 1
     height, width = a.shape[:2]
     mask = np.zeros((height, width, 1), np.float32)
     keepers = [s for s in sprites if s[0] in KEEP]
@@ -102,9 +116,7 @@ def make_layout(photo, sprites, rng, whole=False):
         rgb, alpha = transform_sprite(rgb, alpha, longest, rng.uniform(-25, 25), rng.random() < 0.5)
         h, w = alpha.shape[:2]
         y, x = rng.randint(0, height - h), rng.randint(0, width - w)
-        region = (slice(y, y + h), slice(x, x + w))
-        a[region] = alpha * rgb + (1 - alpha) * a[region]
-        mask[region] = alpha * float(category in KEEP) + (1 - alpha) * mask[region]
+        paste(a, mask, rgb, alpha, y, x, category in KEEP)
     return a, mask
 
 

@@ -274,3 +274,36 @@ def test_data_cli_reports_errors_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "data.py"), "split", str(tmp_path / "missing")],
                             capture_output=True, text=True)
     assert result.returncode != 0 and "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+SHARED_PHOTOS = ROOT.parent / "shared" / "photos"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not any(SHARED_PHOTOS.glob("lomiri_*.jpg")), reason="needs ../shared/photos")
+def test_benchmark_holds_out_photos_the_demo_never_uses(tmp_path):
+    """val/ and test/ share no photo, and neither has a photo of the demo's; every layout keeps some colour."""
+    sys.path.insert(0, str(ROOT / "datasets"))
+    import make_benchmark
+
+    make_benchmark.build(SHARED_PHOTOS, ROOT / "datasets" / "sources" / "sprites", tmp_path, layouts=1)
+
+    def photos(folder):
+        return {p.stem.rsplit("_", 1)[0] for p in folder.glob("*.jpg")}
+    val, test = photos(tmp_path / "val"), photos(tmp_path / "test")
+    demo = {p.stem for p in (ROOT / "datasets" / "sources" / "photos").glob("*.jpg")}
+    assert len(val) == 8 and len(test) == 7 and not val & test and not (val | test) & demo
+    for path in [*(tmp_path / "val").glob("*.jpg"), *(tmp_path / "test").glob("*.jpg")]:
+        _, target = data.split_pair(data.read_image(path)[0])
+        assert (np.abs(target - data.luminance(target)).sum(axis=-1) > 0.2).mean() > 0.001, path.name
+
+
+def test_benchmark_distractors_take_a_kept_objects_hue():
+    sys.path.insert(0, str(ROOT / "datasets"))
+    import make_benchmark
+
+    rgb = np.zeros((8, 8, 3), np.float32)
+    rgb[..., 0], rgb[..., 1] = 0.9, 0.2  # Red-orange: hue 60 * 0.2 / 0.9, about 13 degrees.
+    alpha = np.ones((8, 8), np.float32)
+    assert make_benchmark.mean_hue(rgb, alpha) == pytest.approx(13.3, abs=1)
+    assert make_benchmark.mean_hue(make_benchmark.recolour(rgb, 200.0), alpha) == pytest.approx(200, abs=1)
