@@ -87,11 +87,14 @@ def splash(image, mask):
 # --------------------------------------------------------------------------------------------------- files
 
 
+def is_image(path):
+    """An image file by its name, not hidden (our temporary files are hidden)."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() and not path.name.startswith(".")
+
+
 def list_images(folder):
     """All image files below `folder` (recursively), sorted, skipping hidden files and our temporary files."""
-    folder = Path(folder)
-    return sorted(p for p in folder.rglob("*")
-                  if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in Path(folder).rglob("*") if is_image(p))
 
 
 def jpeg_is_complete(data):
@@ -317,8 +320,7 @@ def find_split_dirs(folder):
     found = {name: folder / name for name in SPLITS if (folder / name).is_dir()}
     if not found:
         return {"train": folder}
-    loose = [p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-             and not p.name.startswith(".")]
+    loose = [p.name for p in folder.iterdir() if is_image(p)]
     if loose:
         raise ValueError(f"{folder} has {len(loose)} images (e.g. {loose[0]}) beside its {'/, '.join(found)}/ "
                          f"folders: move them into one of those")

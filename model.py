@@ -177,7 +177,6 @@ def mask_cross_entropy(outputs, targets, photos, head_logits):
 
 
 LOSSES = {"image": image_l1, "colour": colour_l1, "bce": mask_cross_entropy}
-MASK_LOSSES = ("colour", "bce")  # They measure a mask's error, so they need the mask head.
 
 
 class Pix2Pix(keras.Model):

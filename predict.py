@@ -49,9 +49,17 @@ def strips(height):
 
 def guided_upsample(mask, guide, eps=GUIDE_EPS):
     """Bring a low-resolution mask (h x w) to the guide's size (H x W x 3, RGB of any pixel type) with edges that
-    follow the guide: the colour-guided filter of He et al., with its coefficients computed at a working size of
-    at most WORK_SIDE and upsampled (their "fast guided filter"), so a 12-megapixel photo takes a fraction of a
-    second. Returns H x W float32 in [0, 1].
+    follow the guide. Returns H x W float32 in [0, 1]."""
+    mask_rows = guided_filter(mask, guide, eps)
+    return np.concatenate([mask_rows(rows, to_float(guide[rows])) for rows in strips(guide.shape[0])])
+
+
+def guided_filter(mask, guide, eps=GUIDE_EPS):
+    """The colour-guided filter of He et al. that brings a low-resolution mask (h x w) to the guide's size
+    (H x W x 3), with its coefficients computed at a working size of at most WORK_SIDE and upsampled (their "fast
+    guided filter"), so a 12-megapixel photo takes a fraction of a second. Returns mask_rows(rows, pixels): the
+    mask (len(rows) x W, float32 in [0, 1]) of those rows of the guide, given their pixels as float, so that a
+    caller working a strip at a time never holds the whole mask.
     """
     height, width = guide.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
@@ -82,13 +90,13 @@ def guided_upsample(mask, guide, eps=GUIDE_EPS):
     # would take 12 bytes a pixel.
     a = cv2.resize(box(a, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(box(b, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
-    q = np.empty((height, width), np.float32)
-    for rows in strips(height):
-        q[rows] = np.clip(np.sum(upsampled_rows(a, height, rows) * to_float(guide[rows]), axis=2)
-                          + upsampled_rows(b, height, rows), 0, 1)
-    q[q < SNAP] = 0
-    q[q > 1 - SNAP] = 1
-    return q
+
+    def mask_rows(rows, pixels):
+        q = np.clip(np.sum(upsampled_rows(a, height, rows) * pixels, axis=2) + upsampled_rows(b, height, rows), 0, 1)
+        q[q < SNAP] = 0
+        q[q > 1 - SNAP] = 1
+        return q
+    return mask_rows
 
 
 def upsampled_rows(image, height, rows):
@@ -190,9 +198,9 @@ class Colourizer:
         return guided_upsample(decision[..., 0], photo)[..., None]
 
     def apply(self, photo, decision):
-        if self.head == "mask":
-            mask = self.full_mask(photo, decision)
-            return in_strips(photo, lambda rows, pixels: splash(pixels, mask[rows]))
+        if self.head == "mask":  # The mask made a strip at a time, from the same float pixels as the splash.
+            mask_rows = guided_filter(decision[..., 0], photo)
+            return in_strips(photo, lambda rows, pixels: splash(pixels, mask_rows(rows, pixels)[..., None]))
         coloured = upsample_chroma((decision + 1) / 2, to_float(photo))
         return in_strips(photo, lambda rows, pixels: coloured[rows])
 

@@ -213,8 +213,9 @@ def load_data(config):
     size, direction, input_mode = config["size"], config["direction"], config["input"]
     photos, targets, _ = load_pairs(splits["train"], size, direction, input_mode)
     held_out = splits.get("test") or splits.get("val")
-    sample_photos, sample_targets, _ = load_pairs(held_out or splits["train"], size, direction, input_mode,
-                                                  log=silent)
+    sample_photos, sample_targets = photos, targets  # Without a held-out split, the samples are training pairs.
+    if held_out:
+        sample_photos, sample_targets, _ = load_pairs(held_out, size, direction, input_mode, log=silent)
     print(f"{len(photos)} training pairs from {splits['train']}")
     return photos, targets, held_out, sample_photos[:4], sample_targets[:4]
 
