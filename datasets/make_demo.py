@@ -11,7 +11,8 @@ vehicles, sport and other objects, many of them red or bright) turns gray. Which
 what an object is, not on its colour, so a model must learn objects. B = splash(A, mask), where the mask is the
 pasted instruments' and flowers' alpha as seen in the final layout (a later paste hides an earlier one).
 
-Whole source photos are held out: the photos in TEST_PHOTOS never appear in train/. Test pairs are stored at
+Whole source photos are held out: the photos in VAL_PHOTOS and TEST_PHOTOS never appear in train/. val/ is for
+every choice (train.py picks the test-time mode on it), test/ is only reported. Held-out pairs are stored at
 256 px, so that evaluation also measures predict.py's way back from the 128 px network to full resolution.
 The same cut-outs appear in both splits (in new places, sizes and angles), so the test split measures new
 backgrounds and layouts.
@@ -35,8 +36,10 @@ TRAIN_SIDE = 144  # Training pairs are stored just above the default 128 px trai
 KEEP = ("instrument", "flower")  # Categories that keep their colour.
 TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
                "opencv_aero3")
+VAL_PHOTOS = ("opencv_leuvenA", "opencv_smarties", "skimage_chelsea")
 LAYOUTS = {"train": 20, "test": 5}  # Layouts per source photo from the first random stream (never changes).
 EXTRA = {"train": 16, "test": 0}  # More layouts per photo from a second stream, so the test split stays the same.
+VAL_LAYOUTS = 10  # Per val photo, from a third stream.
 QUALITY = {"train": 65, "val": 85, "test": 85}  # JPEG quality: more training layouts fit in the size budget.
 PHOTO_MAX_SIDE = 512  # Sources are copied downsized to this.
 
@@ -120,6 +123,42 @@ def make_layout(photo, sprites, rng, whole=False):
     return a, mask
 
 
+def make_clip(photo, sprites, rng, frames=40, width=320, height=240):
+    """[(frame, mask)]: a camera that pans and zooms across the photo while 2 to 4 cut-outs move and turn across
+    the picture (they grow and shrink with the zoom), so every frame has its exact target splash(frame, mask)."""
+    photo_h, photo_w = photo.shape[:2]
+    fit = min(photo_w / width, photo_h / height)  # The widest window of the frame's shape inside the photo.
+
+    def camera():  # (window width, left, top) in photo pixels.
+        scale = rng.uniform(0.6, 1.0)
+        window_w = width * fit * scale
+        return window_w, rng.uniform(0, photo_w - window_w), rng.uniform(0, photo_h - window_w * height / width)
+    start, end = camera(), camera()
+    keepers = [s for s in sprites if s[0] in KEEP]
+    others = [s for s in sprites if s[0] not in KEEP]
+    objects = []
+    for index in range(rng.randint(2, 4)):
+        sprite = rng.choice(keepers if index == 0 or rng.random() < 0.4 else others)
+        objects.append((sprite, rng.uniform(0.25, 0.45) * height, rng.uniform(-25, 25), rng.uniform(-1, 1),
+                        rng.random() < 0.5, [rng.random() for _ in range(4)]))  # Path: start and end, as fractions.
+    clip = []
+    for t in np.linspace(0, 1, frames):
+        window_w, left, top = (a + (b - a) * t for a, b in zip(start, end))
+        window_h = window_w * height / width
+        crop = photo[int(top):int(top + window_h), int(left):int(left + window_w)]
+        frame = resize(crop, width, height).copy()
+        mask = np.zeros((height, width, 1), np.float32)
+        zoom = start[0] / window_w
+        for (category, rgb, alpha), longest, angle, turn, mirror, path in objects:
+            rgb, alpha = transform_sprite(rgb, alpha, round(longest * zoom), angle + 20 * turn * t, mirror)
+            h, w = alpha.shape[:2]
+            y = round((path[0] + (path[2] - path[0]) * t) * max(0, height - h))
+            x = round((path[1] + (path[3] - path[1]) * t) * max(0, width - w))
+            paste(frame, mask, rgb[:height, :width], alpha[:height, :width], y, x, category in KEEP)
+        clip.append((frame, mask))
+    return clip
+
+
 def write_pair(out, split, stem, a, mask, exact=None):
     """Write A|B; with `exact`, also what the exact mask makes of the stored (JPEG) photo: a perfect model."""
     b = splash(a, mask)
@@ -137,7 +176,7 @@ def build_held_out(sources, out, layouts, seed, exact=None, photos="test"):
     sprites = load_sprites(sources / "sprites")
     rng = random.Random(seed)
     stems = TEST_PHOTOS if photos == "test" else sorted(
-        p.stem for p in (sources / "photos").glob("*.jpg") if p.stem not in TEST_PHOTOS)
+        p.stem for p in (sources / "photos").glob("*.jpg") if split_of(p.stem) == "train")
     for stem in stems:
         photo = read_image(sources / "photos" / f"{stem}.jpg")[0]
         for index in range(layouts):
@@ -157,23 +196,30 @@ def build_whole(paths, sources, out, seed):
     print(f"test: {len(paths)} full-size pairs in {out / 'test'}")
 
 
+def split_of(stem):
+    return "test" if stem in TEST_PHOTOS else "val" if stem in VAL_PHOTOS else "train"
+
+
 def build(sources, out, seed=0, exact=None):
     sprites = load_sprites(sources / "sprites")
     photos = sorted((sources / "photos").glob("*.jpg"))
-    missing = set(TEST_PHOTOS) - {p.stem for p in photos}
+    missing = set(TEST_PHOTOS + VAL_PHOTOS) - {p.stem for p in photos}
     if missing:
-        raise SystemExit(f"test photos missing from {sources / 'photos'}: {sorted(missing)}")
+        raise SystemExit(f"held-out photos missing from {sources / 'photos'}: {sorted(missing)}")
     if out.exists():
         shutil.rmtree(out)
-    rng, extra = random.Random(seed), random.Random(seed + 1)
+    rng, extra, val = random.Random(seed), random.Random(seed + 1), random.Random(seed + 2)
     for path in photos:
-        split = "test" if path.stem in TEST_PHOTOS else "train"
-        photo = read_image(path)[0]
+        split, photo = split_of(path.stem), read_image(path)[0]
+        if split == "val":
+            for index in range(VAL_LAYOUTS):
+                write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, val), exact)
+            continue
         for index in range(LAYOUTS[split]):
             write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, rng), exact)
         for index in range(LAYOUTS[split], LAYOUTS[split] + EXTRA[split]):
             write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, extra), exact)
-    for split in LAYOUTS:
+    for split in ("train", "val", "test"):
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
 
 

@@ -246,12 +246,12 @@ def test_split_refuses_to_overwrite(tmp_path):
 
 
 def test_demo_dataset_holds_out_whole_photos():
-    """Pairs are named <source photo>_<layout>: no source photo may appear in both splits."""
+    """Pairs are named <source photo>_<layout>: no source photo may appear in two splits."""
     def sources(split):
         return {p.stem.rsplit("_", 1)[0] for p in (ROOT / "datasets" / "demo" / split).glob("*.jpg")}
-    train, test = sources("train"), sources("test")
-    assert len(train) >= 20 and len(test) >= 5
-    assert not train & test
+    train, val, test = sources("train"), sources("val"), sources("test")
+    assert len(train) >= 19 and len(val) >= 3 and len(test) >= 5
+    assert not train & test and not train & val and not val & test
 
 
 @pytest.mark.slow
