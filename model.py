@@ -183,7 +183,8 @@ class Pix2Pix(keras.Model):
     """The conditional GAN: `fit` on (photo, target) batches in [-1, 1] trains both networks."""
 
     def __init__(self, generator, discriminator, loss="image", loss_weight=100.0, **kwargs):
-        """loss: a name in LOSSES, weighed by `loss_weight` against the GAN loss."""
+        """loss: a name in LOSSES, weighed by `loss_weight` against the GAN loss. With discriminator None the
+        generator learns from that loss alone (the paper's L1-only ablation), and a step costs less."""
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -193,15 +194,17 @@ class Pix2Pix(keras.Model):
         self.loss_weight = loss_weight
         self.built = True  # Both networks are built; this lets save_weights and load_weights work at once.
 
-    def compile(self, g_optimizer, d_optimizer, **kwargs):
+    def compile(self, g_optimizer, d_optimizer=None, **kwargs):
         """Also creates the optimisers' and the loss trackers' variables, so that under a tf.distribute strategy
         (compile called in its scope) they are created as the strategy's variables."""
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
+        self.d_optimizer = d_optimizer if self.discriminator else None
         g_optimizer.build(self.generator.trainable_variables)
-        d_optimizer.build(self.discriminator.trainable_variables)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_gan", "g_loss")}
+        if self.discriminator:
+            d_optimizer.build(self.discriminator.trainable_variables)
+        names = ("d_loss", "g_gan", "g_loss") if self.discriminator else ("g_loss",)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     @property
     def metrics(self):
@@ -219,18 +222,21 @@ class Pix2Pix(keras.Model):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             # training=True explicitly: Keras 3 would otherwise run BatchNorm and Dropout in inference mode here.
             outputs, head_logits = self.with_logits(photos, training=True)
-            real_logits = self.discriminator([photos, targets], training=True)
-            fake_logits = self.discriminator([photos, outputs], training=True)
-            g_gan = gan_loss(fake_logits)
-            g_loss = self.loss_function(outputs, targets, photos, head_logits)
-            d_loss = discriminator_loss(real_logits, fake_logits)
-            g_scaled = (g_gan + self.loss_weight * g_loss) / replicas
-            d_scaled = d_loss / replicas
-        g_vars = self.generator.trainable_variables
-        d_vars = self.discriminator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
-        for name, value in (("d_loss", d_loss), ("g_gan", g_gan), ("g_loss", g_loss)):
+            losses = {"g_loss": self.loss_function(outputs, targets, photos, head_logits)}
+            g_total = self.loss_weight * losses["g_loss"]
+            if self.discriminator:
+                real_logits = self.discriminator([photos, targets], training=True)
+                fake_logits = self.discriminator([photos, outputs], training=True)
+                losses["g_gan"] = gan_loss(fake_logits)
+                losses["d_loss"] = discriminator_loss(real_logits, fake_logits)
+                g_total += losses["g_gan"]
+            scaled = [g_total / replicas, losses.get("d_loss", 0.0) / replicas]
+        for network, optimizer, tape, loss in zip((self.generator, self.discriminator),
+                                                  (self.g_optimizer, self.d_optimizer), (g_tape, d_tape), scaled):
+            if network:
+                variables = network.trainable_variables
+                optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        for name, value in losses.items():
             self.trackers[name].update_state(value)
         logs = {name: tracker.result() for name, tracker in self.trackers.items()}
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
@@ -351,7 +357,8 @@ class LinearDecay(keras.callbacks.Callback):
             progress = max(progress, (time.monotonic() - self.start) / self.seconds)
         rate = self.learning_rate * min(1.0, max(0.0, (1 - progress) / self.fraction))
         for optimizer in (self.model.g_optimizer, self.model.d_optimizer):
-            optimizer.learning_rate.assign(rate)
+            if optimizer:
+                optimizer.learning_rate.assign(rate)
 
 
 class TimeBudget(keras.callbacks.Callback):

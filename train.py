@@ -6,8 +6,8 @@ r"""Train pix2pix on A|B pairs: `python train.py` trains on the demo dataset tha
     python train.py --resume                          # continue runs/latest after an interruption
 
 A run directory (default runs/<timestamp>, pointed to by runs/latest) receives everything a later step needs:
-generator.keras, config.json (the options, written once), held_out.json (what the run measured on its held-out
-split, and the test-time mode that measured better), checkpoints/ (written atomically each epoch), log.csv,
+generator.keras, config.json (the options, written once), held_out.json (the test-time mode that measured better
+on the val split, and the scores on the test split), checkpoints/ (written atomically each epoch), log.csv,
 tensorboard/ and samples/epoch-NNNNN.png (input | target | output rows of held-out pairs).
 """
 import argparse
@@ -34,8 +34,8 @@ DEFAULTS = dict(
     head="mask",
     input="colour",
     direction="AtoB",
-    ngf=32,
-    ndf=8,  # The discriminator is most of a step's work: a narrow one trains more steps in the budget.
+    ngf=16,  # Half the last width, a quarter of the work: more steps in the budget beat a wider network.
+    ndf=0,  # No discriminator: beside the mask's cross-entropy at this weight it gave nothing, at 40% of a step.
     dropout=0.5,
     mix=0.5,  # Cut-mix shows objects on backgrounds they were never composed with.
     lr=1e-3,  # Above the paper's 2e-4: the mask's cross-entropy trains faster with it in a short budget.
@@ -45,17 +45,21 @@ DEFAULTS = dict(
     seed=0,
     minutes=14.0,  # With loading and the final evaluation, `python train.py` takes about 15 minutes.
     strategy="none",
+    init=None,
 )
 MASK_LOSSES = ("colour", "bce")  # They measure the error of a mask, so they need the mask head.
 # Options that a resumed run may change; every other option comes from the run's config.json.
 RESUMABLE = ("epochs", "minutes")
+# Options added since the first runs, at the values those runs had, so that they can still be resumed.
+ADDED = dict(init=None)
+ARCHITECTURE = ("size", "ngf", "head", "input")  # What --init takes from its run: its weights fix them.
 # What each numeric option must be (nan fails every comparison, so it is refused too).
 RULES = {
     "size": ("a power of two, at least 16", lambda v: v >= 16 and v & (v - 1) == 0),
     "epochs": ("at least 1", lambda v: v >= 1),
     "batch_size": ("at least 1", lambda v: v >= 1),
     "ngf": ("at least 1", lambda v: v >= 1),
-    "ndf": ("at least 1", lambda v: v >= 1),
+    "ndf": ("0 (no discriminator) or more", lambda v: v >= 0),
     "dropout": ("from 0 to below 1", lambda v: 0 <= v < 1),
     "mix": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "lr": ("a positive number", lambda v: 0 < v < math.inf),
@@ -78,14 +82,16 @@ def make_parser(argument_default=None):
     add("--size", type=int, help="training size in pixels, a power of two")
     add("--epochs", type=int, help="passes over the training pairs (an upper bound with --minutes)")
     add("--batch-size", type=int, help="pairs per step")
-    add("--precision", choices=("auto", "float32", "bfloat16"), help="bfloat16: mixed precision, about twice "
-        "as fast on CPUs with AVX512_BF16 or AMX; auto: bfloat16 on those CPUs, float32 elsewhere")
+    add("--precision", choices=("auto", "float32", "bfloat16"), help="bfloat16: mixed precision, faster on "
+        "some CPUs with native bfloat16 (AVX512_BF16, AMX); auto: the faster of the two, timed on a few steps at "
+        "start, on such CPUs; float32 elsewhere")
     add("--head", choices=("mask", "rgb"), help="mask: keep or drop the photo's own colour; rgb: the paper's "
         "output, which invents colour (needed for --input gray)")
     add("--input", choices=("colour", "gray"), help="what the network sees of A: the photo or its gray")
     add("--direction", choices=("AtoB", "BtoA"), help="learn A -> B or B -> A")
     add("--ngf", type=int, help="generator width: filters of its first layer (the paper's is 64)")
-    add("--ndf", type=int, help="discriminator width (the paper's is 64)")
+    add("--ndf", type=int, help="discriminator width (the paper's is 64); 0: none, the loss alone trains "
+        "the generator (the paper's L1-only ablation)")
     add("--dropout", type=float, help="dropout in the generator's three innermost decoder blocks")
     add("--mix", type=float, help="probability of pasting a box of another training pair into a pair, A and B "
         "alike (cut-mix)")
@@ -101,6 +107,8 @@ def make_parser(argument_default=None):
         "--epochs)")
     add("--strategy", choices=("none", "mirrored", "multiworker"), help="mirrored: all local GPUs; "
         "multiworker: several machines, configured by TF_CONFIG (only the chief writes the run directory)")
+    add("--init", metavar="RUN", help="start from the generator of RUN (a run directory or .keras file), e.g. to "
+        "fine-tune it on a few corrected pairs; its --size, --ngf, --head and --input are taken")
     add("--resume", action="store_true", default=argparse.SUPPRESS, help="continue the run in --out (default "
         "runs/latest) from its last checkpoint, with its own options")
     return parser
@@ -123,13 +131,15 @@ def make_config(given, out, resume):
         config_path = run_dir / "config.json"
         if not config_path.is_file():
             raise ValueError(f"nothing to resume: {config_path} does not exist")
-        config = json.loads(config_path.read_text())
+        config = {**ADDED, **json.loads(config_path.read_text())}
         ignored = sorted(set(given) - set(RESUMABLE))
         if ignored:
             print(f"resuming with the run's own options; ignoring --{', --'.join(ignored)}")
         config.update({k: v for k, v in given.items() if k in RESUMABLE})
         return check(config, run_dir), run_dir.resolve()
     config = {**DEFAULTS, **given}
+    if config["init"]:
+        config.update(init_options(config["init"], given))
     if config["input"] == "gray" and config["head"] == "mask":
         if "head" in given:
             raise ValueError("--input gray needs --head rgb: a mask can only keep colour the input has")
@@ -143,6 +153,19 @@ def make_config(given, out, resume):
     if (run_dir / "config.json").exists():
         raise ValueError(f"{run_dir} already holds a run: use --resume to continue it, or another --out")
     return check(config, run_dir), run_dir.resolve()
+
+
+def init_options(run, given):
+    """The options fixed by the generator of --init RUN (ARCHITECTURE), and RUN as an absolute path; a clear
+    error where a flag given differs from the run's."""
+    import predict
+
+    _, source = predict.load_run(run)
+    for name in ARCHITECTURE:
+        if name in given and given[name] != source[name]:
+            raise ValueError(f"--init {run} was trained with --{name} {source[name]}, not {given[name]}: leave "
+                             f"--{name} out to take the run's")
+    return {**{name: source[name] for name in ARCHITECTURE}, "init": str(Path(run).resolve())}
 
 
 def check(config, run_dir):
@@ -159,19 +182,52 @@ def check(config, run_dir):
 # ------------------------------------------------------------------------------------------------------ train
 
 
-def resolve_precision(precision):
-    """'auto' -> 'bfloat16' on a CPU-only machine whose CPU has native bfloat16 instructions, else 'float32'."""
-    if precision != "auto":
-        return precision
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
-        return "float32"
+def has_bfloat16_instructions():
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def step_seconds(config, precision, steps=3):
+    """Median seconds of a training step of this run's networks in `precision`, on a random batch."""
+    import statistics
+
+    import numpy as np
+    import tensorflow as tf
+
+    from model import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+    _, gan = build(config, None)
+    shape = (config["batch_size"], config["size"], config["size"], 3)
+    batch = tuple(tf.constant(np.random.default_rng(0).uniform(-1, 1, shape), tf.float32) for _ in range(2))
+    step = tf.function(gan.train_step)
+    times = []
+    for _ in range(steps + 1):  # The first call traces the step.
+        start = time.perf_counter()
+        float(step(batch)["g_loss"])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def resolve_precision(config):
+    """'auto' -> the faster of float32 and bfloat16, measured on a few steps of this run's networks, where the
+    CPU has native bfloat16 instructions (without them bfloat16 is emulated: six times slower on an AVX2 CPU);
+    float32 on a GPU or elsewhere. A CPU's flags alone do not tell: on a Xeon with AVX512_BF16 but no AMX a step
+    took 260 ms in bfloat16 against 205 ms in float32."""
+    if config["precision"] != "auto":
+        return config["precision"]
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU") or not has_bfloat16_instructions():
         return "float32"
-    return "bfloat16" if "avx512_bf16" in flags or "amx_bf16" in flags else "float32"
+    seconds = {precision: step_seconds(config, precision) for precision in ("float32", "bfloat16")}
+    fastest = min(seconds, key=seconds.get)
+    print(f"precision {fastest}: a step took {seconds['bfloat16'] * 1000:.0f} ms in bfloat16, "
+          f"{seconds['float32'] * 1000:.0f} ms in float32")
+    return fastest
 
 
 def make_strategy(name):
@@ -205,17 +261,18 @@ def point_latest(run_dir):
 
 
 def load_data(config):
-    """(training photos, targets, held-out folder or None, sample photos, sample targets): everything read before
-    anything is written, so bad data leaves no run behind."""
+    """(training photos, targets, held-out folders, sample photos, sample targets): everything read before
+    anything is written, so bad data leaves no run behind. The held-out folders are (val/ for choices, test/ to
+    report), either standing for both when only one exists, or None."""
     splits = find_split_dirs(config["data"])
     if "train" not in splits:
         raise ValueError(f"{config['data']} has {'/, '.join(splits)}/ but no train/ folder of training pairs")
     size, direction, input_mode = config["size"], config["direction"], config["input"]
     photos, targets, _ = load_pairs(splits["train"], size, direction, input_mode)
-    held_out = splits.get("test") or splits.get("val")
+    held_out = (splits.get("val") or splits.get("test"), splits.get("test") or splits.get("val"))
     sample_photos, sample_targets = photos, targets  # Without a held-out split, the samples are training pairs.
-    if held_out:
-        sample_photos, sample_targets, _ = load_pairs(held_out, size, direction, input_mode, log=silent)
+    if held_out[1]:
+        sample_photos, sample_targets, _ = load_pairs(held_out[1], size, direction, input_mode, log=silent)
     print(f"{len(photos)} training pairs from {splits['train']}")
     return photos, targets, held_out, sample_photos[:4], sample_targets[:4]
 
@@ -227,7 +284,11 @@ def build(config, strategy):
     scope = strategy.scope if strategy else contextlib.nullcontext
     with scope():
         generator = model.build_generator(config["size"], config["ngf"], config["head"], config["dropout"])
-        discriminator = model.build_discriminator(config["size"], config["ndf"])
+        discriminator = model.build_discriminator(config["size"], config["ndf"]) if config["ndf"] else None
+    if config["init"]:
+        import predict
+
+        generator.set_weights(predict.load_run(config["init"])[0].get_weights())
     # The wrapper holds no variables of its own. It is made outside the scope because Keras 3 (3.15) then skips
     # a pre-build step that fails under MultiWorkerMirroredStrategy; fit still runs under the strategy.
     gan = model.Pix2Pix(generator, discriminator, config["loss"], config["loss_weight"])
@@ -268,7 +329,7 @@ def train(config, run_dir, resume=False, verbose="auto"):
     chief = is_chief()
     from model import keras
 
-    config["precision"] = resolve_precision(config["precision"])
+    config["precision"] = resolve_precision(config)
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config["precision"] == "bfloat16" else "float32")
     keras.utils.set_random_seed(config["seed"])
     photos, targets, held_out, *samples = load_data(config)
@@ -305,33 +366,35 @@ def finish(generator, config, run_dir, held_out, strategy, chief):
     except OSError as error:
         raise ValueError(f"cannot write {run_dir / 'generator.keras'} ({error}); the checkpoints are intact: "
                          "free some space, then run --resume") from None
-    if held_out is None:
+    if held_out[1] is None:
         print("no test/ or val/ split: skipping the held-out comparison")
         return {}
-    return held_out_comparison(generator, config, run_dir, held_out)
+    return held_out_comparison(generator, config, run_dir, *held_out)
 
 
-def held_out_comparison(generator, config, run_dir, held_out):
+def held_out_comparison(generator, config, run_dir, val, test):
     """Score the model against leaving photos untouched and turning them gray; record the test-time mode.
 
     The paper runs BatchNorm and Dropout as in training at test time; the usual way is inference mode. Both are
-    measured on the held-out split; the better one goes into held_out.json, which predict.py and evaluate.py read.
+    measured on the val split; the better one goes into held_out.json, which predict.py and evaluate.py read,
+    and is scored on the test split.
     """
     import evaluate
 
-    def summary(**how):
-        return evaluate.evaluate(held_out, log=silent, **how)[held_out.name]
+    def summary(folder, **how):
+        return evaluate.evaluate(folder, log=silent, **how)[folder.name]
 
-    scores = {mode: summary(model=(generator, {**config, "test_mode": mode})) for mode in ("eval", "train")}
+    scores = {mode: summary(val, model=(generator, {**config, "test_mode": mode})) for mode in ("eval", "train")}
     test_mode = max(scores, key=lambda mode: scores[mode]["pooled_colour_iou"])
-    results = {"model": scores[test_mode]}
+    model = scores[test_mode] if test == val else summary(test, model=(generator, {**config, "test_mode": test_mode}))
+    results = {"model": model}
     for baseline in ("identity", "gray"):
-        results[f"{baseline} (baseline)"] = summary(baseline=baseline)
-    print(f"\nHeld-out split {held_out} (test-time mode: {test_mode}; "
-          f"pooled colour IoU {scores['eval']['pooled_colour_iou']:.3f} in eval mode, "
-          f"{scores['train']['pooled_colour_iou']:.3f} in train mode):")
+        results[f"{baseline} (baseline)"] = summary(test, baseline=baseline)
+    print(f"\nTest-time mode {test_mode}, chosen on {val} (pooled colour IoU {scores['eval']['pooled_colour_iou']:.3f} "
+          f"in eval mode, {scores['train']['pooled_colour_iou']:.3f} in train mode). Held-out split {test}:")
     print(evaluate.format_table(results))
-    measured = {"test_mode": test_mode, "by_test_mode": scores, "results": results}
+    measured = {"test_mode": test_mode, "chosen_on": str(val), "by_test_mode": scores, "reported_on": str(test),
+                "results": results}
     write_atomic(run_dir / "held_out.json", json.dumps(measured, indent=2).encode())
     return results
 

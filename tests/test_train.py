@@ -94,3 +94,39 @@ def test_bad_options_are_clear_errors(tmp_path):
             train.make_config({"loss": loss, "head": "rgb"}, None, False)
     with pytest.raises(ValueError, match="nothing to resume"):
         train.make_config({}, str(tmp_path / "none"), True)
+
+
+def test_init_starts_from_a_run_and_trains_on(tiny_run, synthetic_data, tmp_path):
+    """--init takes the run's architecture and weights: its first epoch's loss is far below a fresh start's."""
+    common = ["--data", str(synthetic_data), "--epochs", "1", "--batch-size", "8", "--seed", "2", "--ndf", "0"]
+    train.main([*common, "--out", str(tmp_path / "fresh"), "--size", "32", "--ngf", "8"])
+    train.main([*common, "--out", str(tmp_path / "tuned"), "--init", str(tiny_run[0])])
+    config = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert (config["size"], config["ngf"], config["init"]) == (32, 8, str(tiny_run[0].resolve()))
+
+    def first_loss(run):
+        header, row = (tmp_path / run / "log.csv").read_text().splitlines()[:2]
+        return float(dict(zip(header.split(","), row.split(",")))["g_loss"])
+    assert first_loss("tuned") < 0.5 * first_loss("fresh")
+    with pytest.raises(ValueError, match="trained with --ngf 8, not 16"):
+        train.make_config({"init": str(tiny_run[0]), "ngf": 16}, str(tmp_path / "other"), False)
+
+
+def test_auto_precision_is_the_faster_one_measured(monkeypatch, capsys):
+    """On a CPU with bfloat16 instructions, auto times both precisions and takes the faster; without them it
+    takes float32 without timing anything."""
+    config = {**train.DEFAULTS, "size": 32, "batch_size": 2}
+    monkeypatch.setattr(train, "has_bfloat16_instructions", lambda: False)
+    monkeypatch.setattr(train, "step_seconds", lambda *args: pytest.fail("timed without bfloat16 instructions"))
+    assert train.resolve_precision(config) == "float32"
+    monkeypatch.setattr(train, "has_bfloat16_instructions", lambda: True)
+    for bf16, fp32, expected in ((0.1, 0.2, "bfloat16"), (0.3, 0.2, "float32")):
+        monkeypatch.setattr(train, "step_seconds", lambda config, precision: bf16 if precision == "bfloat16" else fp32)
+        assert train.resolve_precision(config) == expected
+        assert f"precision {expected}" in capsys.readouterr().out
+    assert train.resolve_precision({**config, "precision": "bfloat16"}) == "bfloat16"
+
+
+def test_step_seconds_times_a_real_step():
+    seconds = train.step_seconds({**train.DEFAULTS, "size": 32, "batch_size": 2}, "float32", steps=2)
+    assert 0 < seconds < 10
