@@ -23,6 +23,8 @@ import numpy as np
 
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
 IMAGE_EXTENSIONS = JPEG_SUFFIXES | {".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm"}
+MP4_SUFFIXES = (".mp4", ".m4v", ".mov")  # What an output video may be named: video.py writes H.264 MP4.
 DEEP_SUFFIXES = {".png", ".tif", ".tiff"}  # Formats that hold 16 bits per channel.
 ALPHA_SUFFIXES = {".png", ".tif", ".tiff", ".webp"}  # Formats whose alpha channel viewers read.
 SPLITS = ("train", "val", "test")
@@ -90,6 +92,11 @@ def splash(image, mask):
 def is_image(path):
     """An image file by its name, not hidden (our temporary files are hidden)."""
     return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() and not path.name.startswith(".")
+
+
+def is_video(path):
+    """A video file by its name, not hidden."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file() and not path.name.startswith(".")
 
 
 def list_images(folder):

@@ -111,6 +111,21 @@ def colour_iou(target, output):
     return iou(*colour_counts(target, output))
 
 
+def flicker(targets, outputs):
+    """For a video: the share of pixels whose decision (visible colour or not) changes between consecutive output
+    frames where the target's does not; 0 for an output that is steady wherever its target is."""
+    changed = still = 0
+    previous = None
+    for target, output in zip(targets, outputs):
+        decisions = [coloured(x) for x in common_size(target, output)]
+        if previous:
+            target_still = decisions[0] == previous[0]
+            changed += int(np.sum((decisions[1] != previous[1]) & target_still))
+            still += int(np.sum(target_still))
+        previous = decisions
+    return changed / max(still, 1)
+
+
 def chroma_error(target, output):
     """Mean distance of the Lab (a, b) colour components, in [0, about 260]; 0 for equal colours."""
     a, b = common_size(target, output)

@@ -1,8 +1,11 @@
-"""Colour-splash whole folders with a trained generator, at each photo's own full resolution.
+"""Colour-splash photos, videos and whole folders with a trained generator, at their own full resolution.
 
     python predict.py in/ out/                       # model from runs/latest
     python predict.py photo.jpg out.jpg --model runs/20261125-101500
     python predict.py datasets/demo/test out/ --pairs  # A|B files: colour the A half only
+    python predict.py in/ out/ --masks masks/        # also each photo's mask, to correct in an image editor
+    python predict.py in/ out/ --use-masks masks/    # apply (corrected) masks instead of the network
+    python predict.py clip.mp4 out.mp4               # a video, its audio kept (video.py)
 
 The network sees a copy resized to its training size. Its decision comes back to full resolution and is applied
 to the original pixels: a mask-head model's mask is cut at 0.5 (keep or drop) and upsampled with a
@@ -22,8 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import (IMAGE_EXTENSIONS, BadImage, HelpFormatter, decode_image, join_pair, list_images, one_line_errors,
-                  prepare_input, remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint, write_image)
+from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, HelpFormatter, check_outside,
+                  decode_image, is_video, join_pair, list_images, luminance, one_line_errors, prepare_input,
+                  remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint, write_image)
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled.
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
@@ -184,23 +188,37 @@ class Colourizer:
         """What the network sees of a photo: a copy at its size, in [-1, 1]."""
         return prepare_input(to_float(resize(photo, self.size, self.size)), self.input_mode) * 2 - 1
 
-    def decide(self, smalls):
-        """The network's decisions at its own size: masks cut at CUT (0 or 1), or RGB images in [-1, 1]."""
+    def probabilities(self, smalls):
+        """The network's outputs at its own size: masks in [0, 1], or RGB images in [-1, 1]."""
         batch = np.stack(smalls)
         if self.training:  # Batch statistics: one photo at a time, so a photo's result never depends on others.
-            outputs = np.concatenate([np.asarray(self.network(x[None], training=True), np.float32) for x in batch])
-        else:
-            outputs = np.asarray(self.network(batch, training=False), dtype=np.float32)
-        return list((outputs > CUT).astype(np.float32) if self.head == "mask" else outputs)
+            return [np.asarray(self.network(x[None], training=True), np.float32)[0] for x in batch]
+        return list(np.asarray(self.network(batch, training=False), dtype=np.float32))
+
+    def cut(self, mask):
+        return (mask > CUT).astype(np.float32)
+
+    def decide(self, smalls):
+        """The network's decisions at its own size: masks cut at CUT (0 or 1), or RGB images in [-1, 1]."""
+        outputs = self.probabilities(smalls)
+        return [self.cut(x) for x in outputs] if self.head == "mask" else outputs
 
     def full_mask(self, photo, decision):
         """A mask-head decision brought to the photo's size (H x W x 1), with edges that follow the photo's."""
         return guided_upsample(decision[..., 0], photo)[..., None]
 
-    def apply(self, photo, decision):
+    def apply(self, photo, decision, mask_out=None):
+        """The output of a photo (H x W x 3, of its pixel type); a mask-head model also fills `mask_out` (H x W
+        uint8, 255 = colour kept) with its full-resolution mask, if given."""
         if self.head == "mask":  # The mask made a strip at a time, from the same float pixels as the splash.
             mask_rows = guided_filter(decision[..., 0], photo)
-            return in_strips(photo, lambda rows, pixels: splash(pixels, mask_rows(rows, pixels)[..., None]))
+
+            def splash_rows(rows, pixels):
+                mask = mask_rows(rows, pixels)
+                if mask_out is not None:
+                    mask_out[rows] = to_uint(mask)
+                return splash(pixels, mask[..., None])
+            return in_strips(photo, splash_rows)
         coloured = upsample_chroma((decision + 1) / 2, to_float(photo))
         return in_strips(photo, lambda rows, pixels: coloured[rows])
 
@@ -220,22 +238,56 @@ class Colourizer:
 
 
 def plan(source, target, suffix=None):
-    """[(input file, output file)]: a folder is walked recursively and mirrored; `suffix` changes the format."""
+    """[(input file, output file)]: a folder is walked recursively and mirrored; `suffix` changes the photos'
+    format; a video's output is MP4."""
     source, target = Path(source), Path(target)
+    named = False  # A single file's output named on the command line.
     if source.is_dir():
         inside = target.resolve()
-        files = list_images(source)
+        videos = [p for p in source.rglob("*") if is_video(p)]
+        files = sorted([*list_images(source), *videos])
         if inside != source.resolve():  # An output folder inside the input folder is not read as input.
             files = [p for p in files if inside not in p.resolve().parents]
         jobs = [(p, target / p.relative_to(source)) for p in files]
     elif source.is_file():
-        is_file_target = target.suffix.lower() in IMAGE_EXTENSIONS
-        jobs = [(source, target if is_file_target and not target.is_dir() else target / source.name)]
+        named = target.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS and not target.is_dir()
+        if named and is_video(source) and target.suffix.lower() not in MP4_SUFFIXES:
+            raise ValueError(f"a video is written as H.264 MP4: name the output .mp4, not {target.name}")
+        jobs = [(source, target if named else target / source.name)]
     else:
         raise ValueError(f"{source} does not exist")
-    if suffix:
-        jobs = [(p, q.with_suffix(suffix)) for p, q in jobs]
-    return jobs
+
+    def output(path, out):
+        if is_video(path):
+            return out if named else out.with_suffix(".mp4")
+        return out.with_suffix(suffix) if suffix else out
+    return [(path, output(path, out)) for path, out in jobs]
+
+
+def mask_name(source, photo):
+    """The name of the mask of `photo` (a file of `source`), without its suffix: its path below `source`."""
+    return (photo.relative_to(source) if Path(source).is_dir() else Path(photo.name)).with_suffix("")
+
+
+def mask_file(source, photo, masks_dir):
+    """Where the mask of `photo` is written: masks_dir mirrors the input, a PNG named like each photo, so that
+    `data.py masks PHOTOS MASKS PAIRS` pairs them by name."""
+    return Path(masks_dir) / f"{mask_name(source, photo)}.png"
+
+
+def masks_by_name(masks_dir):
+    """{path below masks_dir without its suffix: file}: a corrected mask may come back as .png or .jpg."""
+    masks_dir = Path(masks_dir)
+    if not masks_dir.is_dir():
+        raise ValueError(f"--use-masks: {masks_dir} is not a folder")
+    return {path.relative_to(masks_dir).with_suffix(""): path for path in list_images(masks_dir)}
+
+
+def read_mask(path, height, width):
+    """A mask file (white = colour kept; any image, its luminance) as H x W float32 in [0, 1] at the photo's
+    size."""
+    rgb = to_float(decode_image(path)[0])
+    return cv2.resize(luminance(rgb)[..., 0], (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def check_plan(jobs, overwrite, log):
@@ -286,6 +338,16 @@ def read_input(path, pairs, colourizer):
     return rgb, alpha, depth, colourizer.network_input(rgb)
 
 
+def read_with_mask(path, pairs, mask_path):
+    """(photo, alpha, depth, mask): the photo, and its mask file at its size (H x W float32)."""
+    rgb, alpha, depth = decode_image(path)
+    if pairs:
+        rgb, alpha = split_pair(rgb)[0], None
+    if mask_path is None:
+        raise BadImage("no mask of that name in the --use-masks folder")
+    return rgb, alpha, depth, read_mask(mask_path, *rgb.shape[:2])
+
+
 def read_ahead(pool, function, items, depth):
     """Yield (item, future of function(item)) in order, with up to `depth` calls running ahead."""
     pending = deque()
@@ -316,9 +378,12 @@ def photo_batches(pool, jobs, read, size, on_error):
 
 
 def run(source, target, model_path="runs/latest", batch_size=4, format=None, quality=95, pairs=False,
-        overwrite=False, skip_existing=False, side_by_side=False, log=print):
-    """Colour every photo of `source` into `target` (with `side_by_side`, each output beside its photo).
-    Returns (written, skipped, failed).
+        overwrite=False, skip_existing=False, side_by_side=False, masks=None, use_masks=None, steady=True,
+        log=print):
+    """Colour every photo and video of `source` into `target` (with `side_by_side`, each output beside its
+    photo). With `masks`, also write each photo's full-resolution mask into that folder (see mask_file); with
+    `use_masks`, apply the masks of that folder instead of the network. `steady`: a video's decision carried from
+    frame to frame (video.py). Returns (written, skipped, failed).
 
     Memory stays bounded whatever the photos' size and number: photos are decoded one ahead, in their own pixel
     type; a batch holds at most BATCH_PIXELS; the network sees small copies; at most one full-resolution output
@@ -330,15 +395,54 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
     if format and format.lower() not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(sorted(FORMATS))}, not {format!r}")
     jobs, clashes = check_plan(plan(source, target, FORMATS[format.lower()] if format else None), overwrite, log)
-    skipped = sum(1 for _, out in jobs if skip_existing and out.exists())
-    jobs = [(p, out) for p, out in jobs if not (skip_existing and out.exists())]
-    if not jobs and not skipped:
-        raise ValueError(f"no image files in {source}")
-    colourizer = Colourizer(*load_run(model_path))
-    for folder in {out.parent for _, out in jobs if out.parent.is_dir()}:
+    videos = [job for job in jobs if is_video(job[0])]
+    jobs = [job for job in jobs if not is_video(job[0])]
+    mask_files = {photo: mask_file(source, photo, masks) for photo, _ in jobs} if masks else {}
+    if masks:  # Masks never go among the photos, where they would replace files or be read as photos.
+        check_outside(masks, source if Path(source).is_dir() else Path(source).parent)
+    outputs = {out.resolve() for _, out in jobs}
+    clash = next((path for path in mask_files.values() if path.resolve() in outputs), None)
+    if clash:
+        raise ValueError(f"the mask {clash} would replace an output: pass another --masks folder")
+    skipped = sum(1 for _, out in jobs + videos if skip_existing and out.exists())
+    jobs, videos = ([(p, out) for p, out in x if not (skip_existing and out.exists())] for x in (jobs, videos))
+    if not jobs and not videos and not skipped:
+        raise ValueError(f"no image or video files in {source}")
+    found = masks_by_name(use_masks) if use_masks else None
+    colourizer = None if use_masks else Colourizer(*load_run(model_path))
+    if masks and colourizer and colourizer.head != "mask":
+        raise ValueError("--masks needs a mask-head model: this one (--head rgb) makes colour, not a mask")
+    for folder in {out.parent for _, out in jobs + videos if out.parent.is_dir()}:
         remove_stale_temporaries(folder)
     progress = Progress(len(jobs), log)
     counts = Counter(failed=clashes)
+    if jobs:
+        colour_photos(jobs, colourizer, batch_size, quality, pairs, side_by_side, source, found,
+                      mask_files, progress, counts)
+    if videos:
+        colour_videos(videos, colourizer, steady, progress, counts)
+    log(f"{counts['written']} written, {skipped} skipped (already there), {counts['failed']} failed, into {target}")
+    return counts["written"], skipped, counts["failed"]
+
+
+def colour_videos(videos, colourizer, steady, progress, counts):
+    """The videos of run(), one after the other (video.py; PyAV is loaded only when there are videos)."""
+    from video import BadVideo, colour_video
+
+    for clip, out in videos:
+        try:
+            if colourizer is None:
+                raise BadVideo("--use-masks applies to photos only")
+            colour_video(clip, out, colourizer, steady)
+            counts["written"] += 1
+        except BadVideo as error:
+            progress.log(f"skipped {clip}: {error}")
+            counts["failed"] += 1
+
+
+def colour_photos(jobs, colourizer, batch_size, quality, pairs, side_by_side, source, found, mask_files,
+                  progress, counts):
+    """The photos of run(): decoded ahead in threads, the network on batches, outputs written by the threads."""
     workers = os.cpu_count() or 2
 
     def fail(what, job, error):
@@ -352,17 +456,20 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
         except (BadImage, OSError) as error:
             fail("failed", job, error)
 
+    def read(job):
+        if found is not None:
+            return read_with_mask(job[0], pairs, found.get(mask_name(source, job[0])))
+        return read_input(job[0], pairs, colourizer)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         writes = deque()
-
-        def read(job):
-            return read_input(job[0], pairs, colourizer)
-
         for batch in photo_batches(pool, jobs, read, batch_size, lambda job, error: fail("skipped", job, error)):
-            decisions = colourizer.decide([small for _, (*_, small) in batch])
+            decisions = [last for _, (*_, last) in batch]  # Full-resolution masks with --use-masks.
+            if colourizer:
+                decisions = colourizer.decide(decisions)
             for (job, (photo, alpha, depth, _)), decision in zip(batch, decisions):
                 writes.append((job, pool.submit(write_output, colourizer, job[1], photo, decision, alpha, depth,
-                                                quality, side_by_side)))
+                                                quality, side_by_side, mask_files.get(job[0]))))
                 while len(writes) > workers:
                     finish(*writes.popleft())
             progress.update(counts["written"] + counts["failed"] + len(writes), counts["written"] + len(writes))
@@ -370,15 +477,21 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
             finish(*writes.popleft())
     progress.update(counts["written"] + counts["failed"], counts["written"])
     progress.close()
-    log(f"{counts['written']} written, {skipped} skipped (already there), {counts['failed']} failed, into {target}")
-    return counts["written"], skipped, counts["failed"]
 
 
-def write_output(colourizer, path, photo, decision, alpha, depth, quality, side_by_side):
-    output = colourizer.apply(photo, decision)
+def write_output(colourizer, path, photo, decision, alpha, depth, quality, side_by_side, mask_path=None):
+    """Write a photo's output, made from the network's decision, or, without a colourizer, from a
+    full-resolution mask; with `mask_path`, also the mask the network's decision made (8-bit gray PNG)."""
+    mask = np.empty(photo.shape[:2], np.uint8) if mask_path else None
+    if colourizer:
+        output = colourizer.apply(photo, decision, mask)
+    else:
+        output = in_strips(photo, lambda rows, pixels: splash(pixels, decision[rows, :, None]))
     if side_by_side:
         output, alpha = join_pair(photo, output), None if alpha is None else join_pair(alpha, alpha)
     write_image(path, output, alpha, depth, quality)
+    if mask_path:
+        write_image(mask_path, mask[..., None])
 
 
 @one_line_errors
@@ -395,9 +508,16 @@ def main(argv=None):
     parser.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist alone")
     parser.add_argument("--side-by-side", action="store_true", help="write each photo and its output side by "
                         "side (before | after), to see the style at work")
+    parser.add_argument("--masks", metavar="DIR", help="also write each photo's full-resolution mask (8-bit PNG, "
+                        "white = colour kept) into DIR, named like the photo, to correct in any image editor")
+    parser.add_argument("--frame-by-frame", action="store_true", help="videos: decide each frame on its own, "
+                        "not carried from the previous frame (flickers more)")
+    parser.add_argument("--use-masks", metavar="DIR", help="apply the masks in DIR (named like the photos, .png "
+                        "or any image) instead of the network: no model is needed")
     args = parser.parse_args(argv)
     _, _, failed = run(args.input, args.output, args.model, args.batch_size, args.format, args.quality,
-                       args.pairs, args.overwrite, args.skip_existing, args.side_by_side)
+                       args.pairs, args.overwrite, args.skip_existing, args.side_by_side, args.masks,
+                       args.use_masks, not args.frame_by_frame)
     if failed:
         sys.exit(1)
 

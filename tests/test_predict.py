@@ -170,3 +170,50 @@ def test_the_quick_starts_predict_command_colours_the_held_out_photos(tiny_run, 
     assert len(outputs) == len(list((ROOT / "datasets" / "demo" / "test").iterdir())) == 30
     before, after = data.split_pair(data.read_image(outputs[0])[0])
     assert before.shape == (256, 256, 3) and not np.array_equal(before, after)
+
+
+def test_masks_written_go_back_as_pairs_and_as_masks(tiny_run, tmp_path):
+    """--masks writes each photo's mask; `data.py masks` makes pairs of them whose targets are predict.py's
+    outputs, and --use-masks applies them without the network to the same outputs."""
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        data.write_image(tmp_path / "in" / "sub" / f"p{i}.png", data.resize(synthetic_pair(rng, 64)[0], 90, 70))
+    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], masks=tmp_path / "masks", log=data.silent)
+    masks = sorted((tmp_path / "masks").rglob("*.png"))
+    assert [p.relative_to(tmp_path / "masks").as_posix() for p in masks] == [f"sub/p{i}.png" for i in range(3)]
+    mask, _, depth = data.decode_image(masks[0])
+    assert depth == 8 and mask.shape == (70, 90, 3) and 0 < (mask == 255).mean() < 1  # Keeps part of it.
+    data.masks(tmp_path / "in", tmp_path / "masks", tmp_path / "pairs", log=data.silent)
+    for i in range(3):
+        target = data.split_pair(data.read_image(tmp_path / "pairs" / f"p{i}.jpg")[0])[1]
+        output = data.read_image(tmp_path / "out" / "sub" / f"p{i}.png")[0]
+        assert np.abs(target - output).mean() < 0.01  # The pair is a JPEG.
+    predict.run(tmp_path / "in", tmp_path / "applied", use_masks=tmp_path / "masks", model_path=tmp_path / "none",
+                log=data.silent)
+    for i in range(3):
+        applied = data.read_image(tmp_path / "applied" / "sub" / f"p{i}.png")[0]
+        output = data.read_image(tmp_path / "out" / "sub" / f"p{i}.png")[0]
+        assert np.abs(applied - output).max() <= 2 / 255  # The mask file holds 8 bits.
+
+
+def test_use_masks_skips_a_photo_without_its_mask(tmp_path):
+    photo = synthetic_pair(np.random.default_rng(1), 32)[0]
+    for name in ("a", "b"):
+        data.write_image(tmp_path / "in" / f"{name}.png", photo)
+    data.write_image(tmp_path / "masks" / "a.jpg", np.ones((32, 32, 3), np.float32))  # Edited and saved as JPEG.
+    messages = []
+    written, _, failed = predict.run(tmp_path / "in", tmp_path / "out", use_masks=tmp_path / "masks",
+                                     log=messages.append)
+    assert (written, failed) == (1, 1) and any("b.png" in m and "no mask" in m for m in messages)
+    assert np.abs(data.read_image(tmp_path / "out" / "a.png")[0] - photo).max() < 2 / 255  # White: all kept.
+
+
+def test_masks_may_not_replace_inputs(tiny_run, tmp_path):
+    data.write_image(tmp_path / "in" / "a.jpg", synthetic_pair(np.random.default_rng(1), 32)[0])
+    data.write_image(tmp_path / "in" / "a.png", synthetic_pair(np.random.default_rng(2), 32)[0])
+    before = (tmp_path / "in" / "a.png").read_bytes()
+    with pytest.raises(ValueError, match="inside the input folder"):
+        predict.run(tmp_path / "in" / "a.jpg", tmp_path / "out.jpg", tiny_run[0], masks=tmp_path / "in")
+    with pytest.raises(ValueError, match="would replace an output"):
+        predict.run(tmp_path / "in" / "a.jpg", tmp_path / "out" / "a.png", tiny_run[0], masks=tmp_path / "out")
+    assert (tmp_path / "in" / "a.png").read_bytes() == before

@@ -1,0 +1,157 @@
+"""Video through predict.py: frames, size, timing and audio kept; a steady decision; bad files."""
+import struct
+
+import av
+import numpy as np
+import pytest
+
+import data
+import evaluate
+import predict
+import video
+from conftest import write_clip
+
+
+def moving_disc_clip(frames=24, seed=0, noise=0.0):
+    """(frames, targets): a coloured disc gliding over a colourful gradient, as uint8 RGB; with `noise`, each
+    frame gets its own grain, which is what makes a frame-by-frame decision flicker."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.indices((64, 96))
+    blend = ((rows + cols) / 160)[..., None]
+    background = (rng.uniform(0, 1, 3) * (1 - blend) + rng.uniform(0, 1, 3) * blend).astype(np.float32)
+    clip, targets = [], []
+    for t in range(frames):
+        disc = ((rows - 32) ** 2 + (cols - 20 - 2 * t) ** 2 < 14 ** 2)[..., None]
+        frame = np.where(disc, np.float32([0.9, 0.15, 0.1]), background)
+        frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 1).astype(np.float32)
+        clip.append(data.to_uint(frame))
+        targets.append(data.to_uint(data.splash(frame, disc.astype(np.float32))))
+    return clip, targets
+
+
+def streams(path):
+    with av.open(str(path)) as container:
+        picture = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video=0))
+        sound = container.streams.audio
+        return (frames, picture.width, picture.height, picture.average_rate, picture.codec_context.name,
+                bool(sound) and sound[0].codec_context.name)
+
+
+def test_a_clip_keeps_its_frames_size_rate_and_audio(tiny_run, tmp_path):
+    clip, _ = moving_disc_clip(20)
+    write_clip(tmp_path / "clip.mp4", clip, fps=12)
+    predict.main([str(tmp_path / "clip.mp4"), str(tmp_path / "out.mp4"), "--model", str(tiny_run[0])])
+    assert streams(tmp_path / "out.mp4") == (20, 96, 64, 12, "h264", "aac")
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    kept = np.abs(first.astype(int) - clip[0]).max(axis=-1) < 40  # The disc keeps its colour,
+    assert kept[32, 20] and evaluate.chroma(evaluate.as_float(first))[5:60, 60:90].mean() < 5  # the background is gray.
+
+
+def test_steady_mode_flickers_less_and_keeps_the_objects(tiny_run):
+    """A network unsure at every pixel (the disc's mask plus fresh noise in each frame) flickers frame by frame;
+    carried along the flow, the decision flickers less than half as much, and finds the disc as well."""
+    colourizer = predict.Colourizer(*predict.load_run(tiny_run[0]))
+    clip, targets = moving_disc_clip(32)
+    scores = {}
+    for steady in (None, video.SteadyMask()):
+        rng = np.random.default_rng(0)
+
+        def unsure(batch, training):
+            red = (batch[..., :1] > 0.6) & (batch[..., 1:2] < -0.5)  # The disc, in [-1, 1].
+            return np.clip(0.5 + 0.35 * (2 * red - 1) + rng.normal(0, 0.25, red.shape), 0, 1).astype(np.float32)
+        colourizer.network = unsure
+        outputs = []
+        for start in range(0, len(clip), video.BATCH):
+            frames = clip[start:start + video.BATCH]
+            outputs += map(colourizer.apply, frames, video.decide(colourizer, frames, steady))
+        counts = np.sum([evaluate.colour_counts(t, o) for t, o in zip(targets, outputs)], axis=0)
+        scores[steady is not None] = evaluate.flicker(targets, outputs), evaluate.iou(*counts)
+    (flicker, iou), (steady_flicker, steady_iou) = scores[False], scores[True]
+    assert flicker > 0.01 and steady_flicker < 0.5 * flicker
+    assert steady_iou > iou - 0.02
+
+
+def test_a_folder_of_photos_and_videos(tiny_run, tmp_path):
+    clip, _ = moving_disc_clip(10)
+    (tmp_path / "in").mkdir()
+    write_clip(tmp_path / "in" / "clip.mov", clip, audio=False)
+    data.write_image(tmp_path / "in" / "photo.png", clip[0])
+    written, _, failed = predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=data.silent)
+    assert (written, failed) == (2, 0)
+    assert (tmp_path / "out" / "photo.png").is_file() and streams(tmp_path / "out" / "clip.mp4")[0] == 10
+
+
+@pytest.mark.parametrize("damage", ["not a video", "empty", "audio only"])
+def test_a_bad_video_is_skipped_and_leaves_no_output(tiny_run, tmp_path, damage):
+    path = tmp_path / "in" / "bad.mp4"
+    path.parent.mkdir()
+    if damage == "not a video":
+        path.write_text("hello")
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        with av.open(str(path), "w") as container:
+            sound = container.add_stream("aac", rate=8000)
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, 0
+            container.mux(sound.encode(frame))
+            container.mux(sound.encode(None))
+    data.write_image(tmp_path / "in" / "good.png", moving_disc_clip(1)[0][0])
+    messages = []
+    written, _, failed = predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=messages.append)
+    assert (written, failed) == (1, 1) and any("bad.mp4" in m for m in messages)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]  # Nothing half written.
+
+
+def test_a_truncated_video_keeps_the_frames_it_has(tiny_run, tmp_path):
+    clip, _ = moving_disc_clip(30)
+    write_clip(tmp_path / "clip.mp4", clip, audio=False)
+    raw = (tmp_path / "clip.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(raw[:len(raw) * 2 // 3])
+    messages = []
+    written, _, failed = predict.run(tmp_path / "cut.mp4", tmp_path / "out.mp4", tiny_run[0], log=messages.append)
+    if written:  # FFmpeg may read what is left, or call the file broken: either is fine, said clearly.
+        assert 0 < streams(tmp_path / "out.mp4")[0] <= 30
+    else:
+        assert failed == 1 and any("cut.mp4" in m for m in messages) and not (tmp_path / "out.mp4").exists()
+
+
+def test_a_video_output_must_be_mp4(tmp_path):
+    (tmp_path / "clip.avi").write_bytes(b"x")
+    with pytest.raises(ValueError, match="H.264 MP4"):
+        predict.plan(tmp_path / "clip.avi", tmp_path / "out.avi")
+    assert predict.plan(tmp_path / "clip.avi", tmp_path / "out") == [(tmp_path / "clip.avi",
+                                                                      tmp_path / "out" / "clip.mp4")]
+
+
+def test_a_phone_video_comes_out_upright(tiny_run, tmp_path):
+    """A clip whose track says "turn 90 degrees clockwise to show" (as phones write portrait video) is written
+    turned, with no rotation left to apply: what was top left is top right."""
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:12, :12] = 255
+    write_clip(tmp_path / "clip.mp4", [frame] * 4, audio=False)
+    raw = (tmp_path / "clip.mp4").read_bytes()
+    identity = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    portrait = struct.pack(">9I", 0, 0x10000, 0, 0xFFFF0000, 0, 0, 0, 0, 0x40000000)  # The track header's matrix.
+    start = raw.index(identity, raw.index(b"tkhd"))
+    (tmp_path / "phone.mp4").write_bytes(raw[:start] + portrait + raw[start + len(identity):])
+    predict.run(tmp_path / "phone.mp4", tmp_path / "out.mp4", tiny_run[0], log=data.silent)
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        output = next(container.decode(video=0))
+        assert output.rotation == 0
+        output = output.to_ndarray(format="rgb24")
+    assert output.shape == (64, 48, 3)
+    assert output[:12, -12:].mean() > 200 and output[:12, :12].mean() < 50
+
+
+def test_a_variable_frame_rate_keeps_its_timestamps(tiny_run, tmp_path):
+    times = [0, 1, 2, 5, 6, 10, 11, 12]
+    write_clip(tmp_path / "clip.mp4", moving_disc_clip(len(times))[0], fps=10, audio=False, times=times)
+
+    def seconds(path):
+        with av.open(str(path)) as container:
+            return [round(float(frame.time), 3) for frame in container.decode(video=0)]
+    predict.run(tmp_path / "clip.mp4", tmp_path / "out.mp4", tiny_run[0], log=data.silent)
+    assert seconds(tmp_path / "out.mp4") == seconds(tmp_path / "clip.mp4") == [t / 10 for t in times]

@@ -1,0 +1,193 @@
+"""Colour splash on video, with a decision that stays steady from frame to frame.
+
+    python predict.py clip.mp4 out.mp4               # the clip with the style applied, its audio kept
+    python predict.py clips/ out/                    # videos in a folder (beside photos) become out/NAME.mp4
+
+PyAV reads and writes the files. Its wheel ships FFmpeg with H.264 and AAC, so the audio track is kept, which
+OpenCV alone cannot do. The output is H.264 MP4 with the clip's size, frames and timestamps (a variable frame rate
+stays variable); a phone video's rotation is applied, so the output plays upright.
+
+Steady colour: a mask cut afresh in each frame flickers where the network is unsure, so an object keeps its colour
+in one frame and loses it in the next. Here each frame's mask is blended with the previous frame's steady mask,
+carried along the optical flow between the two frames (OpenCV's DIS flow, at FLOW_SIDE wide), so colour
+follows what moves instead of staying where it was; the blend is then cut at 0.5 as for photos.
+"""
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from data import atomic_path, luminance, resize, to_float, to_uint
+from predict import CUT
+
+CARRY = 0.6  # Weight of the carried mask in each frame's blend (chosen on clips: bench.py video).
+BATCH = 8  # Frames per network call.
+BLUR = 1.5  # Sigma in pixels of the blur before the flow.
+FLOW_SIDE = 256  # Width at which the decision is carried along the optical flow.
+REMUXED_AUDIO = {"aac", "mp3", "alac", "ac3", "opus"}  # Copied into the MP4 as they are; others become AAC.
+
+
+class BadVideo(Exception):
+    """A video file that cannot be read or written; the message says why, in one line."""
+
+
+class SteadyMask:
+    """Each call takes a frame's gray (at most FLOW_SIDE wide, in the frame's shape) and its mask probability (at
+    the network's size) and returns its decision, 0 or 1 at the network's size: the probability blended with the
+    previous frame's blend, carried along the optical flow between the two frames, then cut at CUT."""
+
+    def __init__(self, carry=CARRY):
+        self.carry = carry
+        self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self.previous = None  # (gray, blended probability) of the previous frame.
+
+    def __call__(self, gray, probability):
+        gray = cv2.GaussianBlur(gray, (0, 0), BLUR)  # The flow of the picture, not of its grain.
+        if self.previous is not None:
+            last_gray, last = self.previous
+            flow = self.flow.calc(gray, last_gray, None)  # Where each pixel of this frame was in the last one.
+            height, width = probability.shape
+            flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_AREA)
+            flow *= (width / gray.shape[1], height / gray.shape[0])  # In the probability's pixels.
+            rows, cols = np.indices(probability.shape, np.float32)
+            carried = cv2.remap(last, cols + flow[..., 0], rows + flow[..., 1], cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+            probability = self.carry * carried + (1 - self.carry) * probability
+        self.previous = (gray, probability.astype(np.float32))
+        return (probability > CUT).astype(np.float32)
+
+
+def upright(rgb, rotation):
+    """A decoded frame turned as its rotation metadata says (degrees counter-clockwise, as FFmpeg reports)."""
+    turns = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def colour_video(source, target, colourizer, steady=True, log=print):
+    """Write `source` with the style applied to `target` (MP4, written under a temporary name and renamed when
+    complete). Returns the number of frames. Raises BadVideo."""
+    try:
+        reader = av.open(str(source))
+    except (av.FFmpegError, OSError) as error:
+        raise BadVideo(f"cannot open it as a video ({error})") from None
+    with reader:
+        if not reader.streams.video:
+            raise BadVideo("no video stream")
+        video = reader.streams.video[0]
+        video.thread_type = "AUTO"
+        audio = reader.streams.audio[0] if reader.streams.audio else None
+        total = video.frames or 0
+        try:
+            with atomic_path(target) as temporary:
+                with av.open(str(temporary), "w", format="mp4") as writer:
+                    frames = transcode(reader, video, audio, writer, colourizer, steady, total, Path(source).name)
+                if not frames:
+                    raise BadVideo("no frames could be decoded")
+        except av.FFmpegError as error:
+            raise BadVideo(f"FFmpeg: {error}") from None
+    return frames
+
+
+class Writer:
+    """The output MP4: its streams are made at the first video frame, whose size (once upright) they take; audio
+    that comes before it waits."""
+
+    def __init__(self, container, video, audio):
+        self.container, self.video, self.audio = container, video, audio
+        self.out_video = self.out_audio = None
+        self.copy_audio, self.waiting = False, []
+
+    def open(self, height, width):
+        rate = self.video.average_rate or self.video.guessed_rate or 25
+        self.out_video = self.container.add_stream("libx264", rate=rate)
+        self.out_video.width, self.out_video.height, self.out_video.pix_fmt = width, height, "yuv420p"
+        self.out_video.codec_context.time_base = self.video.time_base  # The input's timestamps, as they are.
+        self.out_video.options = {"crf": "18", "preset": "veryfast"}
+        if self.audio is not None:
+            self.copy_audio = self.audio.codec_context.name in REMUXED_AUDIO
+            self.out_audio = (self.container.add_stream_from_template(self.audio) if self.copy_audio else
+                              self.container.add_stream("aac", rate=self.audio.codec_context.sample_rate or 44100))
+        for packet in self.waiting:
+            self.write_audio(packet)
+        self.waiting.clear()
+
+    def write_audio(self, packet):
+        if self.out_video is None:
+            self.waiting.append(packet)
+        elif self.copy_audio:
+            if packet.dts is not None:  # The demuxer's final empty packet.
+                packet.stream = self.out_audio
+                self.container.mux(packet)
+        else:
+            for frame in packet.decode():
+                self.container.mux(self.out_audio.encode(frame))
+
+    def write_frame(self, rgb, pts):
+        if self.out_video is None:
+            self.open(*rgb.shape[:2])
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts, frame.time_base = pts, self.video.time_base
+        self.container.mux(self.out_video.encode(frame))
+
+    def close(self):
+        if self.out_video is not None:
+            self.container.mux(self.out_video.encode(None))
+        if self.out_audio is not None and not self.copy_audio:
+            self.container.mux(self.out_audio.encode(None))
+
+
+def transcode(reader, video, audio, container, colourizer, steady, total, name):
+    """Decode, colour (a batch of frames at a time, the full-resolution work on two threads) and encode."""
+    writer = Writer(container, video, audio)
+    steady_mask = SteadyMask() if steady and colourizer.head == "mask" else None
+    batch, frames, start = [], 0, time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        def flush():
+            nonlocal frames
+            rgbs = [upright(frame.to_ndarray(format="rgb24"), getattr(frame, "rotation", 0)) for frame in batch]
+            decisions = decide(colourizer, rgbs, steady_mask)
+            for frame, output in zip(batch, pool.map(colourizer.apply, rgbs, decisions)):
+                writer.write_frame(output, frame.pts)
+            frames += len(batch)
+            batch.clear()
+            rate = frames / max(time.perf_counter() - start, 1e-9)
+            print(f"\r{name}: {frames}{f'/{total}' if total else ''} frames, {rate:.1f} frames/s", end="",
+                  file=sys.stderr, flush=True)
+
+        for packet in reader.demux(*[s for s in (video, audio) if s is not None]):
+            if packet.stream is audio:
+                writer.write_audio(packet)
+                continue
+            try:
+                decoded = packet.decode()
+            except av.InvalidDataError:
+                continue  # A damaged packet: its frames are lost, the rest of the clip is not.
+            for frame in decoded:
+                batch.append(frame)
+                if len(batch) == BATCH:
+                    flush()
+        if batch:
+            flush()
+        writer.close()
+    if frames:
+        print(file=sys.stderr, flush=True)
+    return frames
+
+
+def decide(colourizer, rgbs, steady_mask):
+    """Each frame's decision, as Colourizer.decide makes it for a photo, or made steady by a SteadyMask, with the
+    flow measured on a gray copy at most FLOW_SIDE wide (the network's square copy is too coarse for it)."""
+    smalls = [colourizer.network_input(rgb) for rgb in rgbs]
+    if steady_mask is None:
+        return colourizer.decide(smalls)
+    decisions = []
+    for rgb, probability in zip(rgbs, colourizer.probabilities(smalls)):
+        width = min(FLOW_SIDE, rgb.shape[1])
+        height = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
+        gray = to_uint(luminance(to_float(resize(rgb, width, height)))[..., 0])
+        decisions.append(steady_mask(gray, probability[..., 0])[..., None])
+    return decisions
