@@ -5,6 +5,9 @@
     python bench.py export                # exported files' sizes and inference time at the model's size
     python bench.py memory                # peak memory of predict.py over twelve 12-megapixel photos
     python bench.py train --repeats 7 --steps 20
+    python bench.py video --model runs/latest --strip docs/video_strip.jpg  # flicker and IoU, steady or not; fps
+    python bench.py finetune --model runs/latest --benchmark /tmp/benchmark   # the correct-and-teach-back loop
+    python bench.py quality --benchmark /tmp/benchmark --minutes 2 5 10 15 --seeds 0 1 2   # time to quality
 
 "Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it; also in float32,
 to tell the two gains apart); "plain" is the same generator and discriminator trained by a hand-written
@@ -13,8 +16,12 @@ and each figure is the median over repeats of the median step time, so a busy ne
 moves all alike.
 """
 import argparse
+import csv
+import json
 import math
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,27 +36,31 @@ import train
 from model import keras
 
 
-def plain_loop(size, ngf, batch):
-    """A step function of the paper's kind: tf.function, float32, two tapes, no Keras fit."""
+def plain_loop(size, ngf, ndf, batch):
+    """A step function of the paper's kind: tf.function, float32, two tapes (one without a discriminator), no
+    Keras fit."""
     import tensorflow as tf
 
     keras.mixed_precision.set_global_policy("float32")
     generator = pix2pix.build_generator(size, ngf, "mask")
-    discriminator = pix2pix.build_discriminator(size, ngf)
+    discriminator = pix2pix.build_discriminator(size, ndf) if ndf else None
     g_optimizer, d_optimizer = pix2pix.adam(), pix2pix.adam()
 
     @tf.function
     def step(photos, targets):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             outputs = generator(photos, training=True)
-            real = discriminator([photos, targets], training=True)
-            fake = discriminator([photos, outputs], training=True)
-            g_loss = pix2pix.gan_loss(fake) + 100 * pix2pix.image_l1(outputs, targets, photos, None)
-            d_loss = pix2pix.discriminator_loss(real, fake)
+            g_loss = 100 * pix2pix.image_l1(outputs, targets, photos, None)
+            if discriminator:
+                real = discriminator([photos, targets], training=True)
+                fake = discriminator([photos, outputs], training=True)
+                g_loss += pix2pix.gan_loss(fake)
+                d_loss = pix2pix.discriminator_loss(real, fake)
         g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, generator.trainable_variables),
                                         generator.trainable_variables))
-        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables),
-                                        discriminator.trainable_variables))
+        if discriminator:
+            d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables),
+                                            discriminator.trainable_variables))
         return g_loss
 
     data = random_batch(size, batch)
@@ -64,12 +75,13 @@ def plain_loop(size, ngf, batch):
     return run
 
 
-def ours(size, ngf, batch, precision):
+def ours(size, ngf, ndf, batch, precision):
     """Pix2Pix.fit as train.py runs it."""
     import tensorflow as tf
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-    gan = pix2pix.Pix2Pix(pix2pix.build_generator(size, ngf, "mask"), pix2pix.build_discriminator(size, ngf))
+    discriminator = pix2pix.build_discriminator(size, ndf) if ndf else None
+    gan = pix2pix.Pix2Pix(pix2pix.build_generator(size, ngf, "mask"), discriminator)
     gan.compile(pix2pix.adam(), pix2pix.adam())
     dataset = tf.data.Dataset.from_tensors(random_batch(size, batch)).repeat()
     iterator_steps = []
@@ -95,15 +107,16 @@ def random_batch(size, batch):
 
 
 def bench_train(repeats, steps):
-    precision = train.resolve_precision("auto")
-    settings = [("128 px, ngf = ndf = 32, batch 8", 128, 32, 8), ("paper (256 px, ngf 64, batch 1)", 256, 64, 1),
-                ("paper (256 px, ngf 64, batch 8)", 256, 64, 8)]
+    precision = train.resolve_precision(dict(train.DEFAULTS))
+    settings = [("demo: 128 px, ngf 16, no D, batch 8", 128, 16, 0, 8),
+                ("last demo: ngf 32, ndf 8, batch 8", 128, 32, 8, 8),
+                ("paper (256 px, ngf 64, batch 1)", 256, 64, 64, 1)]
     print(f"precision of ours: {precision} (auto), and float32 for comparison; {repeats} repeats of {steps} "
           "steps; medians of images/s")
     print(f"{'setting':<34}{'plain':>8}{'ours fp32':>11}{'ours':>8}{'ratio':>8}")
-    for name, size, ngf, batch in settings:
-        runners = {"plain": plain_loop(size, ngf, batch), "ours fp32": ours(size, ngf, batch, "float32"),
-                   "ours": ours(size, ngf, batch, precision)}
+    for name, size, ngf, ndf, batch in settings:
+        runners = {"plain": plain_loop(size, ngf, ndf, batch), "ours fp32": ours(size, ngf, ndf, batch, "float32"),
+                   "ours": ours(size, ngf, ndf, batch, precision)}
         for run in runners.values():
             run(3)  # Warm-up: tracing and the first steps.
         times = {key: [] for key in runners}
@@ -119,7 +132,7 @@ def untrained_model(folder):
     """A demo-size generator saved in `folder`, for speed figures when no run is given (speed does not need
     training)."""
     keras.mixed_precision.set_global_policy("float32")
-    pix2pix.build_generator(128, 32, "mask").save(Path(folder) / "g.keras")
+    pix2pix.build_generator(train.DEFAULTS["size"], train.DEFAULTS["ngf"], "mask").save(Path(folder) / "g.keras")
     return Path(folder) / "g.keras"
 
 
@@ -205,17 +218,227 @@ def bench_memory(files, megapixels, run_dir):
     print(f"predict over {files} files ({width}x{height} JPEG): peak resident memory {peak} MB")
 
 
+def bench_quality(benchmark, minutes, seeds, out, flags):
+    """The time-to-quality curve: `python train.py --minutes M --seed S [flags]` for each M and S, as a user runs
+    it, scored on the benchmark's val and test splits (datasets/make_benchmark.py). Rows go to OUT/quality.csv
+    as each run ends, so an interrupted sweep goes on where it stopped (a finished run in OUT/runs is scored, not
+    trained again); OUT/quality.png draws the mean and the range over seeds."""
+    import evaluate
+
+    out = Path(out)
+    table = out / "quality.csv"
+    fields = ["minutes", "seed", "epochs", "val", "test", "flags"]
+    rows = list(csv.DictReader(table.open())) if table.is_file() else []
+    done = {(float(row["minutes"]), int(row["seed"]), row["flags"]) for row in rows}
+    for budget in minutes:
+        for seed in seeds:
+            if (budget, seed, " ".join(flags)) in done:
+                continue
+            run = out / "runs" / f"{'-'.join(flags) or 'defaults'}-{budget:g}min-seed{seed}"
+            if not (run / "generator.keras").is_file():  # A run that finished before an interruption is kept.
+                command = [sys.executable, str(Path(__file__).parent / "train.py"), "--out", str(run), "--minutes",
+                           str(budget), "--seed", str(seed), *flags]
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            scores = evaluate.evaluate(benchmark, model=run, log=data.silent)
+            epochs = len((run / "log.csv").read_text().splitlines()) - 1
+            rows.append({"minutes": budget, "seed": seed, "epochs": epochs, "flags": " ".join(flags),
+                         **{split: f"{scores[split]['pooled_colour_iou']:.4f}" for split in ("val", "test")}})
+            print(json.dumps(rows[-1]), flush=True)
+            with data.atomic_path(table) as temporary:
+                with open(temporary, "w", newline="") as file:
+                    writer = csv.DictWriter(file, fields)
+                    writer.writeheader()
+                    writer.writerows(rows)
+    rows = [row for row in rows if row["flags"] == " ".join(flags)]
+    curve = {split: {} for split in ("val", "test")}
+    for row in rows:
+        for split in curve:
+            curve[split].setdefault(float(row["minutes"]), []).append(float(row[split]))
+    for split, points in curve.items():
+        print(f"{split}: " + ", ".join(f"{m:g} min {statistics.mean(v):.3f} (range {min(v):.3f}-{max(v):.3f}, "
+                                       f"{len(v)} seeds)" for m, v in sorted(points.items())))
+    data.write_image(out / "quality.png", draw_curve(curve))
+
+
+def bench_finetune(run_dir, benchmark, counts, minutes, out, flags):
+    """The correct-and-fine-tune loop, measured: the run's N worst-scored pairs of the benchmark's val split stand
+    for photos a person corrected; `train.py --init RUN` trains on them beside the run's own training pairs for
+    `minutes` (with `flags`, more train.py options); the benchmark's test split (other photos) and the rest of val
+    are scored before and after."""
+    import shutil
+
+    import evaluate
+
+    out, benchmark = Path(out), Path(benchmark)
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    before = evaluate.evaluate(benchmark, model=run_dir, report=out / "before", log=data.silent)
+    rows = list(csv.DictReader((out / "before" / "per_image.csv").open()))
+    val = sorted((row for row in rows if row["split"] == "val"), key=lambda row: float(row["colour_iou"]))
+    worst = [row["stem"] for row in val]
+    print(f"before: test {before['test']['pooled_colour_iou']:.3f}")
+    for count in counts:
+        folder = out / f"corrected-{count}"
+        shutil.rmtree(folder, ignore_errors=True)
+        for path in Path(config["data"], "train").iterdir():
+            (folder / "train").mkdir(parents=True, exist_ok=True)
+            (folder / "train" / path.name).symlink_to(path)
+        for path in (benchmark / "val").iterdir():
+            split = "train" if path.stem in worst[:count] else "val"
+            (folder / split).mkdir(parents=True, exist_ok=True)
+            (folder / split / path.name).symlink_to(path.resolve())
+        (folder / "test").symlink_to((benchmark / "test").resolve())
+        tuned = out / f"tuned-{count}"
+        shutil.rmtree(tuned, ignore_errors=True)
+        subprocess.run([sys.executable, str(Path(__file__).parent / "train.py"), "--init", str(run_dir), "--data",
+                        str(folder), "--out", str(tuned), "--minutes", str(minutes), *flags], check=True,
+                       stdout=subprocess.DEVNULL)
+        measured = json.loads((tuned / "held_out.json").read_text())  # train.py scored val/ and test/.
+        after_val = measured["by_test_mode"][measured["test_mode"]]["pooled_colour_iou"]
+        others = evaluate.evaluate(folder / "val", model=run_dir, log=data.silent)["val"]["pooled_colour_iou"]
+        print(f"{count} corrected pairs, {minutes:g} min {' '.join(flags)}: test "
+              f"{before['test']['pooled_colour_iou']:.3f} -> "
+              f"{measured['results']['model']['pooled_colour_iou']:.3f}; the other val pairs {others:.3f} -> "
+              f"{after_val:.3f}", flush=True)
+
+
+def bench_video(run_dir, clips, carries, strip=None):
+    """Clips with known targets (datasets/make_demo.py make_clip: the demo's val and test photos, a panning and
+    zooming camera, moving cut-outs) coloured frame by frame and steady (video.SteadyMask with each `carry`):
+    pooled colour IoU over all frames and flicker (evaluate.flicker). Then frames/s of predict.py on a 720p
+    H.264 clip, end to end: decoding, the network, full-resolution work and encoding. With `strip`, four frames
+    of a test clip before and after (steady) go to that image."""
+    import random
+
+    import evaluate
+    import predict
+    import video
+
+    sys.path.insert(0, str(Path(__file__).parent / "datasets"))
+    import make_demo
+
+    colourizer = predict.Colourizer(*predict.load_run(run_dir))
+    sources = Path(__file__).parent / "datasets" / "sources"
+    sprites = make_demo.load_sprites(sources / "sprites")
+    rng = random.Random(0)
+    print(f"{'split':<6}{'mode':<22}{'pooled IoU':>12}{'flicker':>10}")
+    for split, stems in (("val", make_demo.VAL_PHOTOS), ("test", make_demo.TEST_PHOTOS)):
+        made = [make_demo.make_clip(data.read_image(sources / "photos" / f"{stem}.jpg")[0], sprites, rng)
+                for stem in stems for _ in range(clips)]
+        for carry in [0, *carries]:
+            counts, flickers = np.zeros(2), []
+            for clip in made:
+                steady_mask = video.SteadyMask(carry) if carry else None
+                frames = [frame for frame, _ in clip]
+                targets = [data.splash(frame, mask) for frame, mask in clip]
+                outputs = []
+                for start in range(0, len(frames), video.BATCH):
+                    rgbs = frames[start:start + video.BATCH]
+                    decisions = video.decide(colourizer, rgbs, steady_mask)
+                    outputs += [colourizer.apply(rgb, decision) for rgb, decision in zip(rgbs, decisions)]
+                counts += [sum(x) for x in zip(*map(evaluate.colour_counts, targets, outputs))]
+                flickers.append(evaluate.flicker(targets, outputs))
+            mode = f"steady, carry {carry:g}" if carry else "frame by frame"
+            print(f"{split:<6}{mode:<22}{evaluate.iou(*counts):>12.3f}{statistics.mean(flickers):>10.4f}", flush=True)
+            if split == "test" and carry == video.CARRY and strip:  # The last clip: before above, after below.
+                picked = range(0, len(frames), len(frames) // 4)
+                data.write_image(strip, np.concatenate([np.concatenate([frames[i] for i in picked], axis=1),
+                                                        np.concatenate([outputs[i] for i in picked], axis=1)]),
+                                 quality=85)
+    with tempfile.TemporaryDirectory() as folder:
+        clip = make_demo.make_clip(data.read_image(sources / "photos" / "skimage_coffee.jpg")[0], sprites, rng,
+                                   frames=96, width=1280, height=720)
+        source = Path(folder) / "720p.mp4"
+        write_video(source, [data.to_uint(frame) for frame, _ in clip], fps=24)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            predict.run(source, Path(folder) / "out.mp4", run_dir, log=data.silent)
+            times.append(time.perf_counter() - start)
+    print(f"720p: {96 / statistics.median(times):.1f} frames/s end to end (median of 3 runs of a 96-frame clip, "
+          "model loading included)")
+
+
+def write_video(path, frames, fps):
+    """An H.264 MP4 of RGB uint8 frames."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for rgb in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode(None))
+
+
+def draw_curve(curve, width=720, height=420):
+    """A plot (RGB uint8 image) of pooled colour IoU against training minutes (log scale) per split: the mean
+    over seeds joined by lines, the range over seeds as a bar."""
+    image = np.full((height, width, 3), 255, np.uint8)
+    left, right, top, bottom = 70, width - 20, 20, height - 60
+    span = [min(min(points) for points in curve.values()), max(max(points) for points in curve.values())]
+    span = [math.log(span[0]), math.log(span[1]) if span[1] > span[0] else math.log(span[0]) + 1]
+
+    def xy(minutes, iou):
+        x = left + (right - left) * (math.log(minutes) - span[0]) / (span[1] - span[0])
+        return int(round(x)), int(round(bottom - (bottom - top) * iou))
+
+    font, black, gray = cv2.FONT_HERSHEY_SIMPLEX, (0, 0, 0), (210, 210, 210)
+    for tick in np.arange(0, 1.01, 0.1):
+        cv2.line(image, xy(math.exp(span[0]), tick), (right, xy(1, tick)[1]), gray, 1)
+        cv2.putText(image, f"{tick:.1f}", (left - 40, xy(1, tick)[1] + 5), font, 0.45, black, 1, cv2.LINE_AA)
+    for minutes in sorted({m for points in curve.values() for m in points}):
+        cv2.putText(image, f"{minutes:g}", (xy(minutes, 0)[0] - 8, bottom + 20), font, 0.45, black, 1, cv2.LINE_AA)
+    cv2.putText(image, "training minutes (python train.py --minutes M)", (left + 120, height - 15), font, 0.5,
+                black, 1, cv2.LINE_AA)
+    cv2.putText(image, "pooled IoU", (5, top + 10), font, 0.45, black, 1, cv2.LINE_AA)
+    colours = {"val": (50, 100, 230), "test": (230, 80, 30)}
+    for index, (split, points) in enumerate(curve.items()):
+        colour = colours.get(split, black)
+        centres = [xy(m, statistics.mean(v)) for m, v in sorted(points.items())]
+        for (m, v), centre in zip(sorted(points.items()), centres):
+            cv2.line(image, xy(m, min(v)), xy(m, max(v)), colour, 2)
+            cv2.circle(image, centre, 4, colour, -1, cv2.LINE_AA)
+        cv2.polylines(image, [np.array(centres)], False, colour, 2, cv2.LINE_AA)
+        cv2.putText(image, f"benchmark {split} (mean, range over seeds)", (left + 10, top + 20 + 20 * index), font,
+                    0.5, colour, 1, cv2.LINE_AA)
+    return image
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("train", "predict", "export", "memory"), help="which benchmark")
+    parser.add_argument("what", choices=("train", "predict", "export", "memory", "quality", "video", "finetune"),
+                        help="which benchmark")
     parser.add_argument("--files", type=int, default=12, help="memory: how many files (default 12)")
     parser.add_argument("--megapixels", type=float, default=12, help="memory: size of each file (default 12)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per repeat (default 10)")
     parser.add_argument("--model", help="predict, export: a trained run (default: an untrained demo-size "
                         "generator; speed does not depend on training)")
-    args = parser.parse_args(argv)
-    if args.what == "train":
+    parser.add_argument("--benchmark", help="quality: the benchmark folder (datasets/make_benchmark.py)")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 10, 15, 30, 60],
+                        help="quality: training budgets; finetune: the first is the fine-tuning's")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="quality: seeds")
+    parser.add_argument("--out", default="runs/bench", help="quality, finetune: where the runs and results "
+                        "go")
+    parser.add_argument("--strip", help="video: write four frames of a clip, before and after, to this image")
+    parser.add_argument("--pairs", type=int, nargs="+", default=[5, 10, 20], help="finetune: numbers of "
+                        "corrected pairs")
+    parser.add_argument("--clips", type=int, default=2, help="video: clips per photo (default 2)")
+    parser.add_argument("--carry", type=float, nargs="+", default=[0.4, 0.6, 0.8], help="video: weights of the "
+                        "carried mask to compare")
+    args, flags = parser.parse_known_args(argv)
+    if args.what in ("quality", "finetune") and not args.benchmark:
+        parser.error(f"{args.what} needs --benchmark DIR (python datasets/make_benchmark.py --out DIR)")
+    if flags and args.what not in ("quality", "finetune"):
+        parser.error(f"unrecognized arguments: {' '.join(flags)}")
+    if args.what == "quality":
+        bench_quality(args.benchmark, args.minutes, args.seeds, args.out, flags)
+    elif args.what == "finetune":
+        bench_finetune(args.model or "runs/latest", args.benchmark, args.pairs, args.minutes[0], args.out, flags)
+    elif args.what == "video":
+        bench_video(args.model or "runs/latest", args.clips, args.carry, args.strip)
+    elif args.what == "train":
         bench_train(args.repeats, args.steps)
     elif args.what == "predict":
         bench_predict(args.repeats, args.model)
