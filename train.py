@@ -384,10 +384,15 @@ def held_out_comparison(generator, config, run_dir, val, test):
     def summary(folder, **how):
         return evaluate.evaluate(folder, log=silent, **how)[folder.name]
 
-    scores = {mode: summary(val, model=(generator, {**config, "test_mode": mode})) for mode in ("eval", "train")}
+    # Eval mode on both splits first: running the network in training mode moves BatchNorm's statistics, which eval
+    # mode uses and training mode does not (the saved generator.keras is untouched).
+    tested, scores = {}, {}
+    for mode in ("eval", "train"):
+        how = {"model": (generator, {**config, "test_mode": mode})}
+        scores[mode] = summary(val, **how)
+        tested[mode] = scores[mode] if test == val else summary(test, **how)
     test_mode = max(scores, key=lambda mode: scores[mode]["pooled_colour_iou"])
-    model = scores[test_mode] if test == val else summary(test, model=(generator, {**config, "test_mode": test_mode}))
-    results = {"model": model}
+    results = {"model": tested[test_mode]}
     for baseline in ("identity", "gray"):
         results[f"{baseline} (baseline)"] = summary(test, baseline=baseline)
     print(f"\nTest-time mode {test_mode}, chosen on {val} (pooled colour IoU {scores['eval']['pooled_colour_iou']:.3f} "

@@ -50,11 +50,12 @@ def write_jpeg_with_orientation(path, rgb, orientation):
 
 @pytest.fixture(scope="session")
 def synthetic_data(tmp_path_factory):
-    """A tiny dataset with train/ and test/ (PNG, so no JPEG noise)."""
+    """A tiny dataset with train/, val/ and test/ (PNG, so no JPEG noise)."""
     root = tmp_path_factory.mktemp("synthetic")
     rng = np.random.default_rng(0)
     write_synthetic(root / "train", 64, rng)
     write_synthetic(root / "test", 16, rng)
+    write_synthetic(root / "val", 16, rng)
     return root
 
 

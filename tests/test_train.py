@@ -8,19 +8,24 @@ import time
 
 import pytest
 
+import data
+import evaluate
 import model
 import predict
 import train
 from conftest import ROOT, TINY, TINY_EPOCHS
 
 
-def test_run_directory_holds_everything(tiny_run):
+def test_run_directory_holds_everything(tiny_run, synthetic_data):
     run_dir, _ = tiny_run
     config = json.loads((run_dir / "config.json").read_text())
     assert config["size"] == 32 and config["head"] == "mask" and "test_mode" not in config  # Options only.
     measured = json.loads((run_dir / "held_out.json").read_text())
     scores = {mode: summary["pooled_colour_iou"] for mode, summary in measured["by_test_mode"].items()}
     assert measured["test_mode"] == max(scores, key=scores.get)
+    # The test split's score is the saved generator's, in the mode chosen on val.
+    saved = evaluate.evaluate(synthetic_data / "test", model=run_dir, log=data.silent)["test"]
+    assert measured["results"]["model"]["pooled_colour_iou"] == pytest.approx(saved["pooled_colour_iou"], abs=1e-6)
     assert predict.load_run(run_dir)[1]["test_mode"] == measured["test_mode"]
     assert (run_dir / "generator.keras").is_file() and (run_dir / "log.csv").is_file()
     assert sorted(p.name for p in (run_dir / "samples").iterdir())[-1] == f"epoch-{TINY_EPOCHS:05d}.png"
