@@ -9,7 +9,7 @@ import train
 
 @pytest.mark.slow
 def test_short_demo_training_beats_both_baselines_on_held_out_photos(tmp_path):
-    # Demo data and settings at 64 px, 1700 steps: about a minute and a half on a 2-core CPU without bfloat16.
+    # Demo data and settings at 64 px, 1700 steps: about two minutes on a 2-core CPU without bfloat16.
     results = train.main(["--out", str(tmp_path / "run"), "--epochs", "20", "--size", "64"])
     ours = results["model"]["pooled_colour_iou"]
     assert ours > results["identity (baseline)"]["pooled_colour_iou"] + 0.1
