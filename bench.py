@@ -324,12 +324,11 @@ def bench_video(run_dir, clips, carries, strip=None):
     for split, stems in (("val", make_demo.VAL_PHOTOS), ("test", make_demo.TEST_PHOTOS)):
         made = [make_demo.make_clip(data.read_image(sources / "photos" / f"{stem}.jpg")[0], sprites, rng)
                 for stem in stems for _ in range(clips)]
+        made = [([frame for frame, _ in clip], [data.splash(frame, mask) for frame, mask in clip]) for clip in made]
         for carry in [0, *carries]:
             counts, flickers = np.zeros(2), []
-            for clip in made:
+            for frames, targets in made:
                 steady_mask = video.SteadyMask(carry) if carry else None
-                frames = [frame for frame, _ in clip]
-                targets = [data.splash(frame, mask) for frame, mask in clip]
                 outputs = []
                 for start in range(0, len(frames), video.BATCH):
                     rgbs = frames[start:start + video.BATCH]
@@ -348,7 +347,7 @@ def bench_video(run_dir, clips, carries, strip=None):
         clip = make_demo.make_clip(data.read_image(sources / "photos" / "skimage_coffee.jpg")[0], sprites, rng,
                                    frames=96, width=1280, height=720)
         source = Path(folder) / "720p.mp4"
-        write_video(source, [data.to_uint(frame) for frame, _ in clip], fps=24)
+        video.write_video(source, [data.to_uint(frame) for frame, _ in clip], fps=24)
         times = []
         for _ in range(3):
             start = time.perf_counter()
@@ -356,19 +355,6 @@ def bench_video(run_dir, clips, carries, strip=None):
             times.append(time.perf_counter() - start)
     print(f"720p: {96 / statistics.median(times):.1f} frames/s end to end (median of 3 runs of a 96-frame clip, "
           "model loading included)")
-
-
-def write_video(path, frames, fps):
-    """An H.264 MP4 of RGB uint8 frames."""
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        for rgb in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
-        container.mux(stream.encode(None))
 
 
 def draw_curve(curve, width=720, height=420):

@@ -311,13 +311,16 @@ def check_plan(jobs, overwrite, log):
 class Progress:
     """One progress line on stderr, rewritten in place; messages are written on lines of their own."""
 
-    def __init__(self, total, log):
-        self.total, self.log_function = total, log
+    def __init__(self, total, log, unit="images", label=""):
+        """total: how many `unit` there are (0 when unknown); label: what the line is about."""
+        self.total, self.log_function, self.unit, self.label = total, log, unit, label
         self.start, self.shown = time.perf_counter(), False
 
     def update(self, done, made):
         rate = made / max(time.perf_counter() - self.start, 1e-9)
-        print(f"\r{done}/{self.total} images, {rate:.2f} images/s", end="", file=sys.stderr, flush=True)
+        total = f"/{self.total}" if self.total else ""
+        print(f"\r{self.label}{done}{total} {self.unit}, {rate:.2f} {self.unit}/s", end="", file=sys.stderr,
+              flush=True)
         self.shown = True
 
     def log(self, message):
@@ -433,7 +436,7 @@ def colour_videos(videos, colourizer, steady, progress, counts):
         try:
             if colourizer is None:
                 raise BadVideo("--use-masks applies to photos only")
-            colour_video(clip, out, colourizer, steady)
+            colour_video(clip, out, colourizer, steady, progress.log)
             counts["written"] += 1
         except BadVideo as error:
             progress.log(f"skipped {clip}: {error}")

@@ -12,8 +12,6 @@ in one frame and loses it in the next. Here each frame's mask is blended with th
 carried along the optical flow between the two frames (OpenCV's DIS flow, at FLOW_SIDE wide), so colour
 follows what moves instead of staying where it was; the blend is then cut at 0.5 as for photos.
 """
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import cv2
 import numpy as np
 
 from data import atomic_path, luminance, resize, to_float, to_uint
-from predict import CUT
+from predict import CUT, Progress
 
 CARRY = 0.6  # Weight of the carried mask in each frame's blend (chosen on clips: bench.py video).
 BATCH = 8  # Frames per network call.
@@ -69,7 +67,8 @@ def upright(rgb, rotation):
 
 def colour_video(source, target, colourizer, steady=True, log=print):
     """Write `source` with the style applied to `target` (MP4, written under a temporary name and renamed when
-    complete). Returns the number of frames. Raises BadVideo."""
+    complete), with a progress line on stderr; `log` takes messages. Returns the number of frames. Raises
+    BadVideo."""
     try:
         reader = av.open(str(source))
     except (av.FFmpegError, OSError) as error:
@@ -80,15 +79,17 @@ def colour_video(source, target, colourizer, steady=True, log=print):
         video = reader.streams.video[0]
         video.thread_type = "AUTO"
         audio = reader.streams.audio[0] if reader.streams.audio else None
-        total = video.frames or 0
+        progress = Progress(video.frames or 0, log, "frames", f"{Path(source).name}: ")
         try:
             with atomic_path(target) as temporary:
                 with av.open(str(temporary), "w", format="mp4") as writer:
-                    frames = transcode(reader, video, audio, writer, colourizer, steady, total, Path(source).name)
+                    frames = transcode(reader, video, audio, writer, colourizer, steady, progress)
                 if not frames:
                     raise BadVideo("no frames could be decoded")
         except av.FFmpegError as error:
             raise BadVideo(f"FFmpeg: {error}") from None
+        finally:
+            progress.close()  # So that a message after it starts on a line of its own.
     return frames
 
 
@@ -140,11 +141,11 @@ class Writer:
             self.container.mux(self.out_audio.encode(None))
 
 
-def transcode(reader, video, audio, container, colourizer, steady, total, name):
+def transcode(reader, video, audio, container, colourizer, steady, progress):
     """Decode, colour (a batch of frames at a time, the full-resolution work on two threads) and encode."""
     writer = Writer(container, video, audio)
     steady_mask = SteadyMask() if steady and colourizer.head == "mask" else None
-    batch, frames, start = [], 0, time.perf_counter()
+    batch, frames = [], 0
     with ThreadPoolExecutor(max_workers=2) as pool:
         def flush():
             nonlocal frames
@@ -154,9 +155,7 @@ def transcode(reader, video, audio, container, colourizer, steady, total, name):
                 writer.write_frame(output, frame.pts)
             frames += len(batch)
             batch.clear()
-            rate = frames / max(time.perf_counter() - start, 1e-9)
-            print(f"\r{name}: {frames}{f'/{total}' if total else ''} frames, {rate:.1f} frames/s", end="",
-                  file=sys.stderr, flush=True)
+            progress.update(frames, frames)
 
         for packet in reader.demux(*[s for s in (video, audio) if s is not None]):
             if packet.stream is audio:
@@ -173,8 +172,6 @@ def transcode(reader, video, audio, container, colourizer, steady, total, name):
         if batch:
             flush()
         writer.close()
-    if frames:
-        print(file=sys.stderr, flush=True)
     return frames
 
 
@@ -191,3 +188,26 @@ def decide(colourizer, rgbs, steady_mask):
         gray = to_uint(luminance(to_float(resize(rgb, width, height)))[..., 0])
         decisions.append(steady_mask(gray, probability[..., 0])[..., None])
     return decisions
+
+
+def write_video(path, frames, fps, audio=False, times=None):
+    """An H.264 MP4 of RGB uint8 `frames` at `fps` (or shown at `times`, in 1/fps units: a variable rate), with a
+    second of a 440 Hz tone in AAC when `audio`: clips for the benchmarks and tests."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.height, video.width = frames[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        sound = container.add_stream("aac", rate=44100) if audio else None
+        for index, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            if times:
+                frame.pts = times[index]
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if sound:
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)).astype(np.float32)[None]
+            for start in range(0, 44100, 1024):
+                frame = av.AudioFrame.from_ndarray(tone[:, start:start + 1024], format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 44100, start
+                container.mux(sound.encode(frame))
+            container.mux(sound.encode(None))

@@ -74,27 +74,3 @@ def tiny_run(synthetic_data, tmp_path_factory):
     results = train.main(["--data", str(synthetic_data), "--out", str(run_dir), "--epochs", str(TINY_EPOCHS), *TINY])
     return run_dir, results
 
-
-def write_clip(path, frames, fps=10, audio=True, times=None):
-    """An H.264 MP4 of RGB uint8 `frames` at `fps` (or shown at `times`, in 1/fps units: a variable rate), with a
-    second of a 440 Hz tone in AAC when `audio`."""
-    import av
-
-    with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=fps)
-        video.height, video.width = frames[0].shape[:2]
-        video.pix_fmt = "yuv420p"
-        sound = container.add_stream("aac", rate=44100) if audio else None
-        for index, rgb in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            if times:
-                frame.pts = times[index]
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        if sound:
-            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)).astype(np.float32)[None]
-            for start in range(0, 44100, 1024):
-                frame = av.AudioFrame.from_ndarray(tone[:, start:start + 1024], format="fltp", layout="mono")
-                frame.sample_rate, frame.pts = 44100, start
-                container.mux(sound.encode(frame))
-            container.mux(sound.encode(None))

@@ -9,7 +9,6 @@ import data
 import evaluate
 import predict
 import video
-from conftest import write_clip
 
 
 def moving_disc_clip(frames=24, seed=0, noise=0.0):
@@ -40,7 +39,7 @@ def streams(path):
 
 def test_a_clip_keeps_its_frames_size_rate_and_audio(tiny_run, tmp_path):
     clip, _ = moving_disc_clip(20)
-    write_clip(tmp_path / "clip.mp4", clip, fps=12)
+    video.write_video(tmp_path / "clip.mp4", clip, fps=12, audio=True)
     predict.main([str(tmp_path / "clip.mp4"), str(tmp_path / "out.mp4"), "--model", str(tiny_run[0])])
     assert streams(tmp_path / "out.mp4") == (20, 96, 64, 12, "h264", "aac")
     with av.open(str(tmp_path / "out.mp4")) as container:
@@ -76,7 +75,7 @@ def test_steady_mode_flickers_less_and_keeps_the_objects(tiny_run):
 def test_a_folder_of_photos_and_videos(tiny_run, tmp_path):
     clip, _ = moving_disc_clip(10)
     (tmp_path / "in").mkdir()
-    write_clip(tmp_path / "in" / "clip.mov", clip, audio=False)
+    video.write_video(tmp_path / "in" / "clip.mov", clip, fps=10)
     data.write_image(tmp_path / "in" / "photo.png", clip[0])
     written, _, failed = predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], log=data.silent)
     assert (written, failed) == (2, 0)
@@ -107,7 +106,7 @@ def test_a_bad_video_is_skipped_and_leaves_no_output(tiny_run, tmp_path, damage)
 
 def test_a_truncated_video_keeps_the_frames_it_has(tiny_run, tmp_path):
     clip, _ = moving_disc_clip(30)
-    write_clip(tmp_path / "clip.mp4", clip, audio=False)
+    video.write_video(tmp_path / "clip.mp4", clip, fps=10)
     raw = (tmp_path / "clip.mp4").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(raw[:len(raw) * 2 // 3])
     messages = []
@@ -131,7 +130,7 @@ def test_a_phone_video_comes_out_upright(tiny_run, tmp_path):
     turned, with no rotation left to apply: what was top left is top right."""
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[:12, :12] = 255
-    write_clip(tmp_path / "clip.mp4", [frame] * 4, audio=False)
+    video.write_video(tmp_path / "clip.mp4", [frame] * 4, fps=10)
     raw = (tmp_path / "clip.mp4").read_bytes()
     identity = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
     portrait = struct.pack(">9I", 0, 0x10000, 0, 0xFFFF0000, 0, 0, 0, 0, 0x40000000)  # The track header's matrix.
@@ -148,7 +147,7 @@ def test_a_phone_video_comes_out_upright(tiny_run, tmp_path):
 
 def test_a_variable_frame_rate_keeps_its_timestamps(tiny_run, tmp_path):
     times = [0, 1, 2, 5, 6, 10, 11, 12]
-    write_clip(tmp_path / "clip.mp4", moving_disc_clip(len(times))[0], fps=10, audio=False, times=times)
+    video.write_video(tmp_path / "clip.mp4", moving_disc_clip(len(times))[0], fps=10, times=times)
 
     def seconds(path):
         with av.open(str(path)) as container:
