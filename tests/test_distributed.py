@@ -10,7 +10,7 @@ import pytest
 
 import model
 
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, WITH_D
 
 
 def free_ports(count):
@@ -32,7 +32,7 @@ def test_two_workers_train_and_only_the_chief_writes(synthetic_data, tmp_path):
         env = {**os.environ, "TF_CONFIG": json.dumps(config)}
         command = [sys.executable, str(ROOT / "train.py"), "--strategy", "multiworker", "--data",
                    str(synthetic_data), "--out", str(tmp_path / f"run{index}"), "--epochs", "2",
-                   "--precision", "float32", *TINY]
+                   "--precision", "float32", *TINY, *WITH_D]
         processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                           text=True))
     outputs = [p.communicate(timeout=240)[0] for p in processes]

@@ -65,7 +65,7 @@ def test_folder_in_folder_out_at_each_size(tiny_run, tmp_path):
     decoded photo in float: the same decision, the same colour."""
     source = tmp_path / "in"
     data.write_image(source / "wide.png", big_photo(300, 500))
-    data.write_image(source / "sub" / "tall.png", big_photo(600, 200, 1), depth=16)
+    data.write_image(source / "sub" / "tall.png", big_photo(600, 200), depth=16)
     written, skipped, failed = predict.run(source, tmp_path / "out", tiny_run[0], log=data.silent)
     assert (written, skipped, failed) == (2, 0, 0)
     colourizer = predict.Colourizer(*predict.load_run(tiny_run[0]))
