@@ -9,9 +9,9 @@
 
 The network sees a copy resized to its training size. Its decision comes back to full resolution and is applied
 to the original pixels: a mask-head model's mask is cut at 0.5 (keep or drop) and upsampled with a
-colour-guided filter (its edges follow the photo's), then splash(original, mask); an rgb-head model's colour
-(Lab a/b) is upsampled and joined to the original's full-resolution lightness. So the output has the input's
-size and lightness, with no blur in the gray.
+colour-guided filter (its edges follow the photo's), then splash(original, mask); an rgb-head model's visible
+colour is upsampled and added to the original's full-resolution gray. So the output has the input's size and
+gray, with no blur in it.
 """
 import argparse
 import json
@@ -29,7 +29,8 @@ from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, He
                   decode_image, is_video, join_pair, list_images, luminance, one_line_errors, prepare_input,
                   remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint, write_image)
 
-WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled.
+WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled,
+DETAIL = 4  # and at least at this many times the mask's size and a 1/DETAIL of the photo's (He et al.'s ratio).
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
 RADIUS = 1  # Window radius in mask pixels: enough to move a blurry edge onto the photo's edge.
 CUT = 0.5  # The network's mask is cut here: the style keeps or drops whole objects, and faint colour shows.
@@ -66,7 +67,8 @@ def guided_filter(mask, guide, eps=GUIDE_EPS):
     caller working a strip at a time never holds the whole mask.
     """
     height, width = guide.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
+    side = min(WORK_SIDE, max(DETAIL * max(mask.shape), max(height, width) / DETAIL))
+    scale = min(1.0, side / max(height, width))
     work_w, work_h = max(1, round(width * scale)), max(1, round(height * scale))
     image = to_float(resize(guide, work_w, work_h))
     p = cv2.resize(mask.astype(np.float32), (work_w, work_h), interpolation=cv2.INTER_LINEAR)
@@ -122,13 +124,17 @@ def in_strips(photo, function):
     return out
 
 
-def upsample_chroma(output, original):
-    """Join the colour (Lab a/b) of a small RGB `output` to the full-resolution lightness of `original`."""
+def upsample_colour(output, original):
+    """The colour a small RGB `output` (in [0, 1]) adds to its own gray, where visible (evaluate.coloured),
+    brought to the size of `original` and added to the original's gray. Where the network invents no visible
+    colour the result is exactly gray, as in a hand-made splash; everywhere it keeps the original's gray."""
+    from evaluate import coloured
+
     height, width = original.shape[:2]
-    lab = cv2.cvtColor(original, cv2.COLOR_RGB2Lab)
-    small = cv2.cvtColor(np.clip(output, 0, 1).astype(np.float32), cv2.COLOR_RGB2Lab)
-    lab[..., 1:] = cv2.resize(small[..., 1:], (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1)
+    output = np.clip(output, 0, 1).astype(np.float32)
+    colour = (output - luminance(output)) * coloured(output)[..., None]
+    colour = cv2.resize(colour, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(luminance(original) + colour, 0, 1)
 
 
 # ----------------------------------------------------------------------------------------------------- model
@@ -219,7 +225,7 @@ class Colourizer:
                     mask_out[rows] = to_uint(mask)
                 return splash(pixels, mask[..., None])
             return in_strips(photo, splash_rows)
-        coloured = upsample_chroma((decision + 1) / 2, to_float(photo))
+        coloured = upsample_colour((decision + 1) / 2, to_float(photo))
         return in_strips(photo, lambda rows, pixels: coloured[rows])
 
     def masks(self, photos):

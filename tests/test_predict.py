@@ -128,7 +128,7 @@ def test_skip_existing_and_refusing_to_overwrite_the_input(tiny_run, tmp_path):
     assert (tmp_path / "in" / "a.jpg").read_bytes() == before
 
 
-def test_rgb_head_keeps_the_original_lightness_at_full_resolution(tmp_path):
+def test_rgb_head_keeps_the_original_gray_at_full_resolution(tmp_path):
     """A gray-input rgb-head generator (untrained: only the full-resolution path is under test)."""
     import model
 
@@ -142,8 +142,20 @@ def test_rgb_head_keeps_the_original_lightness_at_full_resolution(tmp_path):
     photo = big_photo(90, 130)
     output = colourizer([photo])[0]
     assert output.shape == photo.shape
-    lightness = [cv2.cvtColor(x, cv2.COLOR_RGB2Lab)[..., 0] for x in (photo, output)]
-    assert np.abs(lightness[0] - lightness[1]).mean() < 1.0  # L in [0, 100]; only gamut clipping moves it.
+    assert np.abs(data.luminance(output) - data.luminance(photo)).mean() < 0.01  # Only clipping moves it.
+
+
+def test_rgb_head_adds_only_visible_colour_to_the_photos_gray():
+    """Invented colour that would not show (a faint tint) is dropped, so the rest is exactly the photo's gray."""
+    photo = big_photo(90, 130)
+    output = np.full((32, 32, 3), 0.5, np.float32)
+    output[:16] = (0.8, 0.3, 0.3)  # Red on the top half, a tint too faint to see on the bottom half.
+    output[16:] = (0.51, 0.5, 0.5)
+    coloured = predict.upsample_colour(output, photo)
+    gray = np.broadcast_to(data.luminance(photo), photo.shape)
+    assert np.array_equal(coloured[60:], gray[60:])
+    assert evaluate.coloured(coloured[:30]).all()
+    np.testing.assert_allclose(data.luminance(coloured[:30]), data.luminance(photo[:30]), atol=1e-6)
 
 
 def test_train_predict_evaluate_chain(tiny_run, synthetic_data, tmp_path, capsys):
