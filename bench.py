@@ -301,9 +301,10 @@ def bench_finetune(run_dir, benchmark, counts, minutes, out, flags):
               f"{after_val:.3f}", flush=True)
 
 
-def bench_video(run_dir, clips, carries, strip=None):
+def bench_video(run_dir, clips, carries, margins, strip=None):
     """Clips with known targets (datasets/make_demo.py make_clip: the demo's val and test photos, a panning and
-    zooming camera, moving cut-outs) coloured frame by frame and steady (video.SteadyMask with each `carry`):
+    zooming camera, moving cut-outs) coloured frame by frame and steady (video.SteadyMask with each `carry` and
+    each hysteresis `margin`):
     pooled colour IoU over all frames and flicker (evaluate.flicker). Then frames/s of predict.py on a 720p
     H.264 clip, end to end: decoding, the network, full-resolution work and encoding. With `strip`, four frames
     of a test clip before and after (steady) go to that image."""
@@ -320,15 +321,15 @@ def bench_video(run_dir, clips, carries, strip=None):
     sources = Path(__file__).parent / "datasets" / "sources"
     sprites = make_demo.load_sprites(sources / "sprites")
     rng = random.Random(0)
-    print(f"{'split':<6}{'mode':<22}{'pooled IoU':>12}{'flicker':>10}")
+    print(f"{'split':<6}{'mode':<32}{'pooled IoU':>12}{'flicker':>10}")
     for split, stems in (("val", make_demo.VAL_PHOTOS), ("test", make_demo.TEST_PHOTOS)):
         made = [make_demo.make_clip(data.read_image(sources / "photos" / f"{stem}.jpg")[0], sprites, rng)
                 for stem in stems for _ in range(clips)]
         made = [([frame for frame, _ in clip], [data.splash(frame, mask) for frame, mask in clip]) for clip in made]
-        for carry in [0, *carries]:
+        for setting in [None, *((carry, margin) for carry in carries for margin in margins)]:
             counts, flickers = np.zeros(2), []
             for frames, targets in made:
-                steady_mask = video.SteadyMask(carry) if carry else None
+                steady_mask = video.SteadyMask(*setting) if setting else None
                 outputs = []
                 for start in range(0, len(frames), video.BATCH):
                     rgbs = frames[start:start + video.BATCH]
@@ -336,9 +337,9 @@ def bench_video(run_dir, clips, carries, strip=None):
                     outputs += [colourizer.apply(rgb, decision) for rgb, decision in zip(rgbs, decisions)]
                 counts += [sum(x) for x in zip(*map(evaluate.colour_counts, targets, outputs))]
                 flickers.append(evaluate.flicker(targets, outputs))
-            mode = f"steady, carry {carry:g}" if carry else "frame by frame"
-            print(f"{split:<6}{mode:<22}{evaluate.iou(*counts):>12.3f}{statistics.mean(flickers):>10.4f}", flush=True)
-            if split == "test" and carry == video.CARRY and strip:  # The last clip: before above, after below.
+            mode = f"steady, carry {setting[0]:g}, margin {setting[1]:g}" if setting else "frame by frame"
+            print(f"{split:<6}{mode:<32}{evaluate.iou(*counts):>12.3f}{statistics.mean(flickers):>10.4f}", flush=True)
+            if split == "test" and setting == (video.CARRY, video.MARGIN) and strip:  # Last clip: before, after.
                 picked = range(0, len(frames), len(frames) // 4)
                 data.write_image(strip, np.concatenate([np.concatenate([frames[i] for i in picked], axis=1),
                                                         np.concatenate([outputs[i] for i in picked], axis=1)]),
@@ -411,8 +412,10 @@ def main(argv=None):
     parser.add_argument("--pairs", type=int, nargs="+", default=[5, 10, 20], help="finetune: numbers of "
                         "corrected pairs")
     parser.add_argument("--clips", type=int, default=2, help="video: clips per photo (default 2)")
-    parser.add_argument("--carry", type=float, nargs="+", default=[0.4, 0.6, 0.8], help="video: weights of the "
+    parser.add_argument("--carry", type=float, nargs="+", default=[0.6, 0.8], help="video: weights of the "
                         "carried mask to compare")
+    parser.add_argument("--margin", type=float, nargs="+", default=[0, 0.1, 0.2], help="video: hysteresis "
+                        "margins to compare")
     args, flags = parser.parse_known_args(argv)
     if args.what in ("quality", "finetune") and not args.benchmark:
         parser.error(f"{args.what} needs --benchmark DIR (python datasets/make_benchmark.py --out DIR)")
@@ -423,7 +426,7 @@ def main(argv=None):
     elif args.what == "finetune":
         bench_finetune(args.model or "runs/latest", args.benchmark, args.pairs, args.minutes[0], args.out, flags)
     elif args.what == "video":
-        bench_video(args.model or "runs/latest", args.clips, args.carry, args.strip)
+        bench_video(args.model or "runs/latest", args.clips, args.carry, args.margin, args.strip)
     elif args.what == "train":
         bench_train(args.repeats, args.steps)
     elif args.what == "predict":

@@ -10,7 +10,8 @@ stays variable); a phone video's rotation is applied, so the output plays uprigh
 Steady colour: a mask cut afresh in each frame flickers where the network is unsure, so an object keeps its colour
 in one frame and loses it in the next. Here each frame's mask is blended with the previous frame's steady mask,
 carried along the optical flow between the two frames (OpenCV's DIS flow, at FLOW_SIDE wide), so colour
-follows what moves instead of staying where it was; the blend is then cut at 0.5 as for photos.
+follows what moves instead of staying where it was; the blend is then cut near 0.5 as for photos, with a margin
+that a pixel must cross to change its carried decision.
 """
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +24,7 @@ from data import atomic_path, luminance, resize, to_float, to_uint
 from predict import CUT, Progress
 
 CARRY = 0.6  # Weight of the carried mask in each frame's blend (chosen on clips: bench.py video).
+MARGIN = 0.1  # Hysteresis of the cut around CUT (chosen likewise).
 BATCH = 8  # Frames per network call.
 BLUR = 1.5  # Sigma in pixels of the blur before the flow.
 FLOW_SIDE = 256  # Width at which the decision is carried along the optical flow.
@@ -36,27 +38,32 @@ class BadVideo(Exception):
 class SteadyMask:
     """Each call takes a frame's gray (at most FLOW_SIDE wide, in the frame's shape) and its mask probability (at
     the network's size) and returns its decision, 0 or 1 at the network's size: the probability blended with the
-    previous frame's blend, carried along the optical flow between the two frames, then cut at CUT."""
+    previous frame's blend, both carried along the optical flow between the two frames, then cut with
+    hysteresis: a pixel the carried decision kept stays kept down to CUT - margin, and one it dropped needs
+    CUT + margin to be kept."""
 
-    def __init__(self, carry=CARRY):
-        self.carry = carry
+    def __init__(self, carry=CARRY, margin=MARGIN):
+        self.carry, self.margin = carry, margin
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-        self.previous = None  # (gray, blended probability) of the previous frame.
+        self.previous = None  # (gray, blended probability, decision) of the previous frame.
 
     def __call__(self, gray, probability):
         gray = cv2.GaussianBlur(gray, (0, 0), BLUR)  # The flow of the picture, not of its grain.
+        cut = CUT
         if self.previous is not None:
-            last_gray, last = self.previous
+            last_gray, *last = self.previous
             flow = self.flow.calc(gray, last_gray, None)  # Where each pixel of this frame was in the last one.
             height, width = probability.shape
             flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_AREA)
             flow *= (width / gray.shape[1], height / gray.shape[0])  # In the probability's pixels.
             rows, cols = np.indices(probability.shape, np.float32)
-            carried = cv2.remap(last, cols + flow[..., 0], rows + flow[..., 1], cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+            carried, kept = cv2.split(cv2.remap(np.dstack(last), cols + flow[..., 0], rows + flow[..., 1],
+                                                cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
             probability = self.carry * carried + (1 - self.carry) * probability
-        self.previous = (gray, probability.astype(np.float32))
-        return (probability > CUT).astype(np.float32)
+            cut = np.where(kept > 0.5, CUT - self.margin, CUT + self.margin)
+        decision = (probability > cut).astype(np.float32)
+        self.previous = (gray, probability.astype(np.float32), decision)
+        return decision
 
 
 def upright(rgb, rotation):
