@@ -72,6 +72,14 @@ def test_steady_mode_flickers_less_and_keeps_the_objects(tiny_run):
     assert steady_iou > iou - 0.02
 
 
+def test_a_decision_changes_only_past_the_margin():
+    """Hysteresis alone (no blend, a still picture): kept stays kept down to CUT - margin, dropped stays dropped
+    up to CUT + margin."""
+    steady, gray = video.SteadyMask(carry=0, margin=0.1), np.zeros((24, 32), np.uint8)
+    decisions = [steady(gray, np.full((16, 16), p, np.float32)).mean() for p in (0.7, 0.45, 0.35, 0.55, 0.65)]
+    assert decisions == [1, 1, 0, 0, 1]
+
+
 def test_a_folder_of_photos_and_videos(tiny_run, tmp_path):
     clip, _ = moving_disc_clip(10)
     (tmp_path / "in").mkdir()
