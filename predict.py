@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, HelpFormatter, check_outside,
-                  decode_image, is_video, join_pair, list_images, luminance, one_line_errors, prepare_input,
+                  decode_image, is_image, is_video, join_pair, list_images, luminance, one_line_errors, prepare_input,
                   remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint, write_image)
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled,
@@ -250,8 +250,7 @@ def plan(source, target, suffix=None):
     named = False  # A single file's output named on the command line.
     if source.is_dir():
         inside = target.resolve()
-        videos = [p for p in source.rglob("*") if is_video(p)]
-        files = sorted([*list_images(source), *videos])
+        files = sorted(p for p in source.rglob("*") if is_image(p) or is_video(p))
         if inside != source.resolve():  # An output folder inside the input folder is not read as input.
             files = [p for p in files if inside not in p.resolve().parents]
         jobs = [(p, target / p.relative_to(source)) for p in files]
