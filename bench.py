@@ -329,12 +329,7 @@ def bench_video(run_dir, clips, carries, margins, strip=None):
         for setting in [None, *((carry, margin) for carry in carries for margin in margins)]:
             counts, flickers = np.zeros(2), []
             for frames, targets in made:
-                steady_mask = video.SteadyMask(*setting) if setting else None
-                outputs = []
-                for start in range(0, len(frames), video.BATCH):
-                    rgbs = frames[start:start + video.BATCH]
-                    decisions = video.decide(colourizer, rgbs, steady_mask)
-                    outputs += [colourizer.apply(rgb, decision) for rgb, decision in zip(rgbs, decisions)]
+                outputs = video.colour_frames(colourizer, frames, video.SteadyMask(*setting) if setting else None)
                 counts += [sum(x) for x in zip(*map(evaluate.colour_counts, targets, outputs))]
                 flickers.append(evaluate.flicker(targets, outputs))
             mode = f"steady, carry {setting[0]:g}, margin {setting[1]:g}" if setting else "frame by frame"

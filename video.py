@@ -197,6 +197,15 @@ def decide(colourizer, rgbs, steady_mask):
     return decisions
 
 
+def colour_frames(colourizer, frames, steady_mask=None):
+    """RGB frames held in memory, coloured as a clip is, BATCH at a time: for the benchmarks and tests."""
+    outputs = []
+    for start in range(0, len(frames), BATCH):
+        rgbs = frames[start:start + BATCH]
+        outputs += map(colourizer.apply, rgbs, decide(colourizer, rgbs, steady_mask))
+    return outputs
+
+
 def write_video(path, frames, fps, audio=False, times=None):
     """An H.264 MP4 of RGB uint8 `frames` at `fps` (or shown at `times`, in 1/fps units: a variable rate), with a
     second of a 440 Hz tone in AAC when `audio`: clips for the benchmarks and tests."""

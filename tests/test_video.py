@@ -61,10 +61,7 @@ def test_steady_mode_flickers_less_and_keeps_the_objects(tiny_run):
             red = (batch[..., :1] > 0.6) & (batch[..., 1:2] < -0.5)  # The disc, in [-1, 1].
             return np.clip(0.5 + 0.35 * (2 * red - 1) + rng.normal(0, 0.25, red.shape), 0, 1).astype(np.float32)
         colourizer.network = unsure
-        outputs = []
-        for start in range(0, len(clip), video.BATCH):
-            frames = clip[start:start + video.BATCH]
-            outputs += map(colourizer.apply, frames, video.decide(colourizer, frames, steady))
+        outputs = video.colour_frames(colourizer, clip, steady)
         counts = np.sum([evaluate.colour_counts(t, o) for t, o in zip(targets, outputs)], axis=0)
         scores[steady is not None] = evaluate.flicker(targets, outputs), evaluate.iou(*counts)
     (flicker, iou), (steady_flicker, steady_iou) = scores[False], scores[True]
