@@ -2,6 +2,7 @@
 
     python datasets/make_benchmark.py --out /tmp/benchmark             # from ../shared/photos: 225 pairs
     python datasets/make_benchmark.py --out /tmp/benchmark --exact /tmp/benchmark_exact   # and a perfect model
+    python datasets/make_benchmark.py --style red --out /tmp/red_benchmark    # the red-keeping style
     python evaluate.py --data /tmp/benchmark --model runs/latest        # score a run on both splits
 
 The photos are the full-resolution photographs of shared/photos (lomiri_*): none of them is among the demo's
@@ -23,7 +24,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # make_demo.py, beside this file.
-from make_demo import KEEP, SIZE, load_sprites, paste, random_square, transform_sprite, write_pair
+from make_demo import SIZE, STYLES, load_sprites, paste, random_square, transform_sprite, write_pair
 
 from data import read_image  # On the path once make_demo is imported.
 
@@ -52,17 +53,18 @@ def recolour(rgb, hue):
     return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1)
 
 
-def hard_layout(photo, sprites, rng):
+def hard_layout(photo, sprites, rng, recolour_share=0.5):
     """(A, mask): 1 or 2 kept objects and 1 to 3 others on a random crop; the first other object is pasted
-    over a corner of the first kept one, and each other object takes a kept object's hue with probability 1/2."""
+    over a corner of the first kept one, and each other object takes a kept object's hue with probability
+    `recolour_share`."""
     a = random_square(photo, rng)
     mask = np.zeros((SIZE, SIZE, 1), np.float32)
-    kept = [rng.choice([s for s in sprites if s[0] in KEEP]) for _ in range(rng.randint(1, 2))]
-    others = [rng.choice([s for s in sprites if s[0] not in KEEP]) for _ in range(rng.randint(1, 3))]
+    kept = [rng.choice([s for s in sprites if s[0]]) for _ in range(rng.randint(1, 2))]
+    others = [rng.choice([s for s in sprites if not s[0]]) for _ in range(rng.randint(1, 3))]
     hues = [mean_hue(rgb, alpha) for _, rgb, alpha in kept]
     boxes = []
-    for index, (category, rgb, alpha) in enumerate(kept + others):
-        if category not in KEEP and rng.random() < 0.5:
+    for index, (keep, rgb, alpha) in enumerate(kept + others):
+        if not keep and rng.random() < recolour_share:
             rgb = recolour(rgb, rng.choice(hues))
         longest = round(SIZE * rng.uniform(0.1, 0.5))
         rgb, alpha = transform_sprite(rgb, alpha, longest, rng.uniform(-25, 25), rng.random() < 0.5)
@@ -75,12 +77,13 @@ def hard_layout(photo, sprites, rng):
         else:
             y, x = rng.randint(0, SIZE - h), rng.randint(0, SIZE - w)
         boxes.append((y, x, h, w))
-        paste(a, mask, rgb, alpha, y, x, category in KEEP)
+        paste(a, mask, rgb, alpha, y, x, keep)
     return a, mask
 
 
-def build(photos_dir, sprites_dir, out, layouts=LAYOUTS, seed=0, exact=None):
-    sprites = load_sprites(sprites_dir)
+def build(photos_dir, sprites_dir, out, layouts=LAYOUTS, seed=0, exact=None, style="objects"):
+    sprites = load_sprites(sprites_dir, style)
+    recolour_share = 0.5 if style == "objects" else 0  # A red distractor would be a kept object in "red".
     paths = sorted(photos_dir.glob(PHOTOS))
     if not paths:
         raise SystemExit(f"no {PHOTOS} in {photos_dir}")
@@ -88,7 +91,8 @@ def build(photos_dir, sprites_dir, out, layouts=LAYOUTS, seed=0, exact=None):
     for index, path in enumerate(paths):
         photo = read_image(path)[0]
         for layout in range(layouts):
-            write_pair(out, split_of(index), f"{path.stem}_{layout}", *hard_layout(photo, sprites, rng), exact)
+            write_pair(out, split_of(index), f"{path.stem}_{layout}", *hard_layout(photo, sprites, rng, recolour_share),
+                       exact)
     for split in ("val", "test"):
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
 
@@ -101,12 +105,14 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, required=True, help="where val/ and test/ go")
     parser.add_argument("--layouts", type=int, default=LAYOUTS, help="layouts per photo (default 15)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the layouts (default 0)")
+    parser.add_argument("--style", choices=STYLES, default="objects", help="which cut-outs keep their colour "
+                        "(default objects; see make_demo.py)")
     parser.add_argument("--exact", type=Path, metavar="DIR", help="also write what the exact mask makes of each "
                         "stored photo: what a perfect model scores (evaluate.py --outputs DIR)")
     args = parser.parse_args(argv)
     if args.exact:
         args.exact.mkdir(parents=True, exist_ok=True)
-    build(args.photos, args.sprites, args.out, args.layouts, args.seed, args.exact)
+    build(args.photos, args.sprites, args.out, args.layouts, args.seed, args.exact, args.style)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@
     python datasets/make_demo.py --held-out 30 --seed 12345 --out /tmp/heldout   # a 180-pair test sample
     python datasets/make_demo.py --held-out 8 --seed 777 --photos train --out /tmp/seen  # new layouts, seen photos
     python datasets/make_demo.py --whole ../shared/photos/lomiri_*.jpg --out /tmp/whole  # full-size photos
+    python datasets/make_demo.py --style red --out /tmp/red   # the red-keeping style, for --input gray
 
 The style ("objects"): instruments and flowers keep their colour; everything else (the photo, animals, food,
 vehicles, sport and other objects, many of them red or bright) turns gray. Which pixels keep colour depends on
 what an object is, not on its colour, so a model must learn objects. B = splash(A, mask), where the mask is the
-pasted instruments' and flowers' alpha as seen in the final layout (a later paste hides an earlier one).
+kept cut-outs' alpha as seen in the final layout (a later paste hides an earlier one). The other style,
+`--style red` (the study's red-keeping splash), keeps the cut-outs that are mostly red: the style in which a
+gray photo holds enough to restore the kept colour, since the kept objects' hue is known.
 
 Whole source photos are held out: the photos in VAL_PHOTOS and TEST_PHOTOS never appear in train/. val/ is for
 every choice (train.py picks the test-time mode on it), test/ is only reported. Held-out pairs are stored at
@@ -33,7 +36,8 @@ HERE = Path(__file__).resolve().parent
 
 SIZE = 256  # Side of the layouts, and of each half of the stored test pairs.
 TRAIN_SIDE = 144  # Training pairs are stored just above the default 128 px training size: more layouts fit.
-KEEP = ("instrument", "flower")  # Categories that keep their colour.
+KEEP = ("instrument", "flower")  # Categories that keep their colour in the "objects" style.
+STYLES = ("objects", "red")
 TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
                "opencv_aero3")
 VAL_PHOTOS = ("opencv_leuvenA", "opencv_smarties", "skimage_chelsea")
@@ -59,12 +63,22 @@ def import_sources(shared, sources):
     shutil.copy(shared / "sprites" / "LICENSE.md", sources / "sprites" / "LICENSE.md")
 
 
-def load_sprites(folder):
-    """[(category, rgb, alpha)] from RGBA PNGs named <category>__<name>.png."""
+def red_share(rgb, alpha):
+    """The share of the cut-out's opaque area in saturated red (hue within 15 degrees of red)."""
+    hue, saturation, value = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))
+    red = ((hue < 15) | (hue > 345)) & (saturation > 0.4) & (value > 0.2)
+    return float((red * alpha).sum() / alpha.sum())
+
+
+def load_sprites(folder, style="objects"):
+    """[(kept, rgb, alpha)] from RGBA PNGs named <category>__<name>.png; `kept` says whether the style keeps the
+    cut-out's colour: its category for "objects", more than half of it red for "red"."""
     sprites = []
     for path in sorted(folder.glob("*.png")):
         rgba = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
-        sprites.append((path.name.split("__")[0], rgba[..., 2::-1].copy(), rgba[..., 3].copy()))
+        rgb, alpha = rgba[..., 2::-1].copy(), rgba[..., 3].copy()
+        kept = path.name.split("__")[0] in KEEP if style == "objects" else red_share(rgb, alpha) > 0.5
+        sprites.append((kept, rgb, alpha))
     return sprites
 
 
@@ -111,15 +125,15 @@ def make_layout(photo, sprites, rng, whole=False):
         a, scale = random_square(photo, rng), 1
     height, width = a.shape[:2]
     mask = np.zeros((height, width, 1), np.float32)
-    keepers = [s for s in sprites if s[0] in KEEP]
-    others = [s for s in sprites if s[0] not in KEEP]
+    keepers = [s for s in sprites if s[0]]
+    others = [s for s in sprites if not s[0]]
     for _ in range(rng.randint(2, 4)):
-        category, rgb, alpha = rng.choice(keepers if rng.random() < 0.45 else others)
+        kept, rgb, alpha = rng.choice(keepers if rng.random() < 0.45 else others)
         longest = round(rng.randint(56, 110) * scale)
         rgb, alpha = transform_sprite(rgb, alpha, longest, rng.uniform(-25, 25), rng.random() < 0.5)
         h, w = alpha.shape[:2]
         y, x = rng.randint(0, height - h), rng.randint(0, width - w)
-        paste(a, mask, rgb, alpha, y, x, category in KEEP)
+        paste(a, mask, rgb, alpha, y, x, kept)
     return a, mask
 
 
@@ -134,8 +148,8 @@ def make_clip(photo, sprites, rng, frames=40, width=320, height=240):
         window_w = width * fit * scale
         return window_w, rng.uniform(0, photo_w - window_w), rng.uniform(0, photo_h - window_w * height / width)
     start, end = camera(), camera()
-    keepers = [s for s in sprites if s[0] in KEEP]
-    others = [s for s in sprites if s[0] not in KEEP]
+    keepers = [s for s in sprites if s[0]]
+    others = [s for s in sprites if not s[0]]
     objects = []
     for index in range(rng.randint(2, 4)):
         sprite = rng.choice(keepers if index == 0 or rng.random() < 0.4 else others)
@@ -149,12 +163,12 @@ def make_clip(photo, sprites, rng, frames=40, width=320, height=240):
         frame = resize(crop, width, height).copy()
         mask = np.zeros((height, width, 1), np.float32)
         zoom = start[0] / window_w
-        for (category, rgb, alpha), longest, angle, turn, mirror, path in objects:
+        for (kept, rgb, alpha), longest, angle, turn, mirror, path in objects:
             rgb, alpha = transform_sprite(rgb, alpha, round(longest * zoom), angle + 20 * turn * t, mirror)
             h, w = alpha.shape[:2]
             y = round((path[0] + (path[2] - path[0]) * t) * max(0, height - h))
             x = round((path[1] + (path[3] - path[1]) * t) * max(0, width - w))
-            paste(frame, mask, rgb[:height, :width], alpha[:height, :width], y, x, category in KEEP)
+            paste(frame, mask, rgb[:height, :width], alpha[:height, :width], y, x, kept)
         clip.append((frame, mask))
     return clip
 
@@ -170,10 +184,10 @@ def write_pair(out, split, stem, a, mask, exact=None):
         write_image(exact / f"{stem}.png", splash(split_pair(read_image(path)[0])[0], mask))
 
 
-def build_held_out(sources, out, layouts, seed, exact=None, photos="test"):
+def build_held_out(sources, out, layouts, seed, exact=None, photos="test", style="objects"):
     """A larger test sample for development: `layouts` new layouts of each held-out photo (with photos="train":
     of each training photo instead), in out/test."""
-    sprites = load_sprites(sources / "sprites")
+    sprites = load_sprites(sources / "sprites", style)
     rng = random.Random(seed)
     stems = TEST_PHOTOS if photos == "test" else sorted(
         p.stem for p in (sources / "photos").glob("*.jpg") if split_of(p.stem) == "train")
@@ -184,10 +198,10 @@ def build_held_out(sources, out, layouts, seed, exact=None, photos="test"):
     print(f"test: {len(stems) * layouts} pairs in {out / 'test'}")
 
 
-def build_whole(paths, sources, out, seed):
+def build_whole(paths, sources, out, seed, style="objects"):
     """One layout on each photo at its own full size, in out/test: pairs from photos the demo never saw, to see
     the style at full resolution."""
-    sprites = load_sprites(sources / "sprites")
+    sprites = load_sprites(sources / "sprites", style)
     rng = random.Random(seed)
     for path in paths:
         a, mask = make_layout(read_image(path)[0], sprites, rng, whole=True)
@@ -200,8 +214,8 @@ def split_of(stem):
     return "test" if stem in TEST_PHOTOS else "val" if stem in VAL_PHOTOS else "train"
 
 
-def build(sources, out, seed=0, exact=None):
-    sprites = load_sprites(sources / "sprites")
+def build(sources, out, seed=0, exact=None, style="objects"):
+    sprites = load_sprites(sources / "sprites", style)
     photos = sorted((sources / "photos").glob("*.jpg"))
     missing = set(TEST_PHOTOS + VAL_PHOTOS) - {p.stem for p in photos}
     if missing:
@@ -228,6 +242,8 @@ def main(argv=None):
     parser.add_argument("--sources", type=Path, default=HERE / "sources", help="photos/ and sprites/ to use")
     parser.add_argument("--out", type=Path, default=HERE / "demo", help="where the A|B pairs go (replaced)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the layouts")
+    parser.add_argument("--style", choices=STYLES, default="objects", help="which cut-outs keep their colour: "
+                        "instruments and flowers (objects, the demo's), or the mostly red ones (red)")
     parser.add_argument("--import-from", type=Path, help="first copy the sources from this shared/ folder")
     parser.add_argument("--held-out", type=int, metavar="N", help="instead, write N new layouts of each held-out "
                         "photo to OUT/test: a larger test sample (use another --seed)")
@@ -239,7 +255,7 @@ def main(argv=None):
                         "these photos at their own size, one pair each, in OUT/test")
     args = parser.parse_args(argv)
     if args.whole:
-        return build_whole(args.whole, args.sources, args.out, args.seed)
+        return build_whole(args.whole, args.sources, args.out, args.seed, args.style)
     if args.photos and not args.held_out:
         parser.error("--photos needs --held-out N: the demo itself always lays out both")
     if args.import_from:
@@ -247,9 +263,10 @@ def main(argv=None):
     if args.exact:
         args.exact.mkdir(parents=True, exist_ok=True)
     if args.held_out:
-        build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact, args.photos or "test")
+        build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact, args.photos or "test",
+                       args.style)
     else:
-        build(args.sources, args.out, args.seed, args.exact)
+        build(args.sources, args.out, args.seed, args.exact, args.style)
 
 
 if __name__ == "__main__":

@@ -307,3 +307,18 @@ def test_benchmark_distractors_take_a_kept_objects_hue():
     alpha = np.ones((8, 8), np.float32)
     assert make_benchmark.mean_hue(rgb, alpha) == pytest.approx(13.3, abs=1)
     assert make_benchmark.mean_hue(make_benchmark.recolour(rgb, 200.0), alpha) == pytest.approx(200, abs=1)
+
+
+def test_red_style_keeps_the_mostly_red_cut_outs():
+    """--style red keeps a cut-out by its colour, not its category: the rose and the fire engine, not the tulip
+    (a flower the objects style keeps) nor the keyboard."""
+    sys.path.insert(0, str(ROOT / "datasets"))
+    import make_demo
+
+    folder = ROOT / "datasets" / "sources" / "sprites"
+    names = [p.stem for p in sorted(folder.glob("*.png"))]
+    kept = {style: {name for name, (keep, _, _) in zip(names, make_demo.load_sprites(folder, style)) if keep}
+            for style in make_demo.STYLES}
+    assert {"flower__rose", "vehicle__fire_engine", "object__balloon"} <= kept["red"]
+    assert not {"flower__tulip", "instrument__musical_keyboard", "food__lemon"} & kept["red"]
+    assert "flower__tulip" in kept["objects"] and "vehicle__fire_engine" not in kept["objects"]
