@@ -303,8 +303,8 @@ def bench_finetune(run_dir, benchmark, counts, minutes, out, flags):
 
 def bench_video(run_dir, clips, carries, margins, strip=None):
     """Clips with known targets (datasets/make_demo.py make_clip: the demo's val and test photos, a panning and
-    zooming camera, moving cut-outs) coloured frame by frame and steady (video.SteadyMask with each `carry` and
-    each hysteresis `margin`):
+    zooming camera, moving cut-outs) coloured frame by frame, from the exact mask cut at the network's size (what
+    a perfect network would score) and steady (video.SteadyMask with each `carry` and each hysteresis `margin`):
     pooled colour IoU over all frames and flicker (evaluate.flicker). Then frames/s of predict.py on a 720p
     H.264 clip, end to end: decoding, the network, full-resolution work and encoding. With `strip`, four frames
     of a test clip before and after (steady) go to that image."""
@@ -325,14 +325,21 @@ def bench_video(run_dir, clips, carries, margins, strip=None):
     for split, stems in (("val", make_demo.VAL_PHOTOS), ("test", make_demo.TEST_PHOTOS)):
         made = [make_demo.make_clip(data.read_image(sources / "photos" / f"{stem}.jpg")[0], sprites, rng)
                 for stem in stems for _ in range(clips)]
-        made = [([frame for frame, _ in clip], [data.splash(frame, mask) for frame, mask in clip]) for clip in made]
-        for setting in [None, *((carry, margin) for carry in carries for margin in margins)]:
+        for setting in [None, "exact", *((carry, margin) for carry in carries for margin in margins)]:
             counts, flickers = np.zeros(2), []
-            for frames, targets in made:
-                outputs = video.colour_frames(colourizer, frames, video.SteadyMask(*setting) if setting else None)
+            for clip in made:
+                frames, targets = [frame for frame, _ in clip], [data.splash(frame, mask) for frame, mask in clip]
+                if setting == "exact":  # The floor of the way back to full resolution: a perfect network.
+                    side = colourizer.size
+                    outputs = [colourizer.apply(frame, (data.resize(mask, side, side) > 0.5).astype(np.float32))
+                               for frame, mask in clip]
+                else:
+                    steady = video.SteadyMask(*setting) if setting else None
+                    outputs = video.colour_frames(colourizer, frames, steady)
                 counts += [sum(x) for x in zip(*map(evaluate.colour_counts, targets, outputs))]
                 flickers.append(evaluate.flicker(targets, outputs))
-            mode = f"steady, carry {setting[0]:g}, margin {setting[1]:g}" if setting else "frame by frame"
+            mode = ("frame by frame" if setting is None else "exact mask at the network's size"
+                    if setting == "exact" else f"steady, carry {setting[0]:g}, margin {setting[1]:g}")
             print(f"{split:<6}{mode:<32}{evaluate.iou(*counts):>12.3f}{statistics.mean(flickers):>10.4f}", flush=True)
             if split == "test" and setting == (video.CARRY, video.MARGIN) and strip:  # Last clip: before, after.
                 picked = range(0, len(frames), len(frames) // 4)
