@@ -13,6 +13,7 @@ carried along the optical flow between the two frames (OpenCV's DIS flow, at FLO
 follows what moves instead of staying where it was; the blend is then cut near 0.5 as for photos, with a margin
 that a pixel must cross to change its carried decision.
 """
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -149,24 +150,38 @@ class Writer:
 
 
 def transcode(reader, video, audio, container, colourizer, steady, progress):
-    """Decode, colour (a batch of frames at a time, the full-resolution work on two threads) and encode."""
+    """Decode, colour and encode, overlapped: while the network decides a batch of frames, two threads do the
+    last batch's full-resolution work and one more encodes it. That one thread does all the writing, in order."""
     writer = Writer(container, video, audio)
     steady_mask = SteadyMask() if steady and colourizer.head == "mask" else None
-    batch, frames = [], 0
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        def flush():
-            nonlocal frames
-            rgbs = [upright(frame.to_ndarray(format="rgb24"), getattr(frame, "rotation", 0)) for frame in batch]
-            decisions = decide(colourizer, rgbs, steady_mask)
-            for frame, output in zip(batch, pool.map(colourizer.apply, rgbs, decisions)):
-                writer.write_frame(output, frame.pts)
-            frames += len(batch)
-            batch.clear()
+    batch, writes, frames = [], deque(), 0  # writes: (frames, the future of their writing), oldest first.
+
+    def written(ahead):
+        """Wait until at most `ahead` frames are still to be written; returns the frames written so far."""
+        nonlocal frames
+        while writes and (sum(count for count, _ in writes) > ahead or not writes[0][0]):
+            count, done = writes.popleft()
+            done.result()  # An error in a thread is raised here.
+            frames += count
             progress.update(frames, frames)
+        return frames
+
+    def write(times, outputs):
+        for pts, output in zip(times, outputs):
+            writer.write_frame(output.result(), pts)
+
+    with ThreadPoolExecutor(max_workers=2) as pool, ThreadPoolExecutor(max_workers=1) as encoder:
+        def flush():
+            rgbs = [upright(frame.to_ndarray(format="rgb24"), getattr(frame, "rotation", 0)) for frame in batch]
+            outputs = [pool.submit(colourizer.apply, rgb, decision)
+                       for rgb, decision in zip(rgbs, decide(colourizer, rgbs, steady_mask))]
+            writes.append((len(batch), encoder.submit(write, [frame.pts for frame in batch], outputs)))
+            batch.clear()
+            written(ahead=BATCH)  # One batch in the threads while the next is decided: memory stays bounded.
 
         for packet in reader.demux(*[s for s in (video, audio) if s is not None]):
             if packet.stream is audio:
-                writer.write_audio(packet)
+                writes.append((0, encoder.submit(writer.write_audio, packet)))
                 continue
             try:
                 decoded = packet.decode()
@@ -178,8 +193,8 @@ def transcode(reader, video, audio, container, colourizer, steady, progress):
                     flush()
         if batch:
             flush()
-        writer.close()
-    return frames
+        writes.append((0, encoder.submit(writer.close)))
+        return written(ahead=0)
 
 
 def decide(colourizer, rgbs, steady_mask):
