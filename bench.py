@@ -325,14 +325,15 @@ def bench_video(run_dir, clips, carries, margins, strip=None):
     for split, stems in (("val", make_demo.VAL_PHOTOS), ("test", make_demo.TEST_PHOTOS)):
         made = [make_demo.make_clip(data.read_image(sources / "photos" / f"{stem}.jpg")[0], sprites, rng)
                 for stem in stems for _ in range(clips)]
+        made = [([frame for frame, _ in clip], [mask for _, mask in clip],
+                 [data.splash(frame, mask) for frame, mask in clip]) for clip in made]
         for setting in [None, "exact", *((carry, margin) for carry in carries for margin in margins)]:
             counts, flickers = np.zeros(2), []
-            for clip in made:
-                frames, targets = [frame for frame, _ in clip], [data.splash(frame, mask) for frame, mask in clip]
+            for frames, masks, targets in made:
                 if setting == "exact":  # The floor of the way back to full resolution: a perfect network.
                     side = colourizer.size
-                    outputs = [colourizer.apply(frame, (data.resize(mask, side, side) > 0.5).astype(np.float32))
-                               for frame, mask in clip]
+                    outputs = [colourizer.apply(frame, colourizer.cut(data.resize(mask, side, side)))
+                               for frame, mask in zip(frames, masks)]
                 else:
                     steady = video.SteadyMask(*setting) if setting else None
                     outputs = video.colour_frames(colourizer, frames, steady)
