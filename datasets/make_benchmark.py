@@ -7,9 +7,9 @@
 
 The photos are the full-resolution photographs of shared/photos (lomiri_*): none of them is among the demo's
 sources, so no run trained on the demo has seen them. They are split by photo: val/ is for every choice
-(defaults, the test-time mode, thresholds), test/ is only reported. The layouts are harder than the demo's test
-split, in the ways the tool fails on new photos:
-- objects from a tenth of the crop's side to half of it (the demo's: about a fifth to two fifths);
+(defaults, the test-time mode, thresholds), test/ is only reported. Every layout is make_demo.hard_layout's
+(half of the demo's are), in the ways the tool fails on new photos:
+- objects from a tenth of the crop's side to half of it (the demo's plain layouts: a fifth to two fifths);
 - in every layout a kept object lies partly under another object;
 - half the other objects are recoloured to the hue of a kept one, so colour alone does not tell;
 - the photos themselves hold the kept objects' colours (paintbrushes, sunsets, wine, flowers).
@@ -20,11 +20,8 @@ import random
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # make_demo.py, beside this file.
-from make_demo import SIZE, STYLES, load_sprites, paste, random_square, transform_sprite, write_pair
+from make_demo import RECOLOUR, STYLES, hard_layout, load_sprites, write_pair
 
 from data import read_image  # On the path once make_demo is imported.
 
@@ -38,52 +35,8 @@ def split_of(index):
     return "val" if index % 2 == 0 else "test"
 
 
-def mean_hue(rgb, alpha):
-    """The cut-out's dominant hue in degrees: the circular mean over its opaque, saturated pixels."""
-    hsv = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2HSV)
-    weight = alpha * hsv[..., 1]
-    angle = np.radians(hsv[..., 0])
-    return float(np.degrees(np.arctan2((weight * np.sin(angle)).sum(), (weight * np.cos(angle)).sum())) % 360)
-
-
-def recolour(rgb, hue):
-    """The cut-out with every pixel's hue turned to `hue` (degrees); saturation and value are kept."""
-    hsv = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2HSV)
-    hsv[..., 0] = hue
-    return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1)
-
-
-def hard_layout(photo, sprites, rng, recolour_share=0.5):
-    """(A, mask): 1 or 2 kept objects and 1 to 3 others on a random crop; the first other object is pasted
-    over a corner of the first kept one, and each other object takes a kept object's hue with probability
-    `recolour_share`."""
-    a = random_square(photo, rng)
-    mask = np.zeros((SIZE, SIZE, 1), np.float32)
-    kept = [rng.choice([s for s in sprites if s[0]]) for _ in range(rng.randint(1, 2))]
-    others = [rng.choice([s for s in sprites if not s[0]]) for _ in range(rng.randint(1, 3))]
-    hues = [mean_hue(rgb, alpha) for _, rgb, alpha in kept]
-    boxes = []
-    for index, (keep, rgb, alpha) in enumerate(kept + others):
-        if not keep and rng.random() < recolour_share:
-            rgb = recolour(rgb, rng.choice(hues))
-        longest = round(SIZE * rng.uniform(0.1, 0.5))
-        rgb, alpha = transform_sprite(rgb, alpha, longest, rng.uniform(-25, 25), rng.random() < 0.5)
-        h, w = alpha.shape[:2]
-        if index == len(kept):  # The first other object: centred on a corner of the first kept one.
-            top, left, kept_h, kept_w = boxes[0]
-            y = top + kept_h * rng.randint(0, 1) - h // 2
-            x = left + kept_w * rng.randint(0, 1) - w // 2
-            y, x = min(max(y, 0), SIZE - h), min(max(x, 0), SIZE - w)
-        else:
-            y, x = rng.randint(0, SIZE - h), rng.randint(0, SIZE - w)
-        boxes.append((y, x, h, w))
-        paste(a, mask, rgb, alpha, y, x, keep)
-    return a, mask
-
-
 def build(photos_dir, sprites_dir, out, layouts=LAYOUTS, seed=0, exact=None, style="objects"):
     sprites = load_sprites(sprites_dir, style)
-    recolour_share = 0.5 if style == "objects" else 0  # A red distractor would be a kept object in "red".
     paths = sorted(photos_dir.glob(PHOTOS))
     if not paths:
         raise SystemExit(f"no {PHOTOS} in {photos_dir}")
@@ -91,8 +44,8 @@ def build(photos_dir, sprites_dir, out, layouts=LAYOUTS, seed=0, exact=None, sty
     for index, path in enumerate(paths):
         photo = read_image(path)[0]
         for layout in range(layouts):
-            write_pair(out, split_of(index), f"{path.stem}_{layout}", *hard_layout(photo, sprites, rng, recolour_share),
-                       exact)
+            a, mask = hard_layout(photo, sprites, rng, RECOLOUR[style])
+            write_pair(out, split_of(index), f"{path.stem}_{layout}", a, mask, exact)
     for split in ("val", "test"):
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
 

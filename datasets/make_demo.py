@@ -10,7 +10,9 @@
 The style ("objects"): instruments and flowers keep their colour; everything else (the photo, animals, food,
 vehicles, sport and other objects, many of them red or bright) turns gray. Which pixels keep colour depends on
 what an object is, not on its colour, so a model must learn objects. B = splash(A, mask), where the mask is the
-kept cut-outs' alpha as seen in the final layout (a later paste hides an earlier one). The other style,
+kept cut-outs' alpha as seen in the final layout (a later paste hides an earlier one). Half the layouts are
+plain (2 to 4 cut-outs, large and whole), half hard, of the benchmark's kind (datasets/make_benchmark.py): small
+ones, a kept one partly hidden, others turned to a kept one's hue. The other style,
 `--style red` (the study's red-keeping splash), keeps the cut-outs that are mostly red: the style in which a
 gray photo holds enough to restore the kept colour, since the kept objects' hue is known.
 
@@ -38,6 +40,9 @@ SIZE = 256  # Side of the layouts, and of each half of the stored test pairs.
 TRAIN_SIDE = 144  # Training pairs are stored just above the default 128 px training size: more layouts fit.
 KEEP = ("instrument", "flower")  # Categories that keep their colour in the "objects" style.
 STYLES = ("objects", "red")
+# Share of the other cut-outs turned to a kept one's hue. None in "red", where a red one would be a kept one.
+RECOLOUR = {"objects": 0.5, "red": 0.0}
+HARD_SHARE = 0.5  # Of the demo's layouts, chosen on the benchmark's val split over 0 and 1 (docs/experiments.md).
 TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
                "opencv_aero3")
 VAL_PHOTOS = ("opencv_leuvenA", "opencv_smarties", "skimage_chelsea")
@@ -116,9 +121,57 @@ def paste(a, mask, rgb, alpha, y, x, keep):
     mask[region] = alpha * float(keep) + (1 - alpha) * mask[region]
 
 
-def make_layout(photo, sprites, rng, whole=False):
-    """(A, mask): a random square crop of the photo at SIZE (or, with `whole`, the whole photo at its own size,
-    the cut-outs scaled with it) with 2 to 4 cut-outs pasted on it; B is splash(A, mask)."""
+def mean_hue(rgb, alpha):
+    """The cut-out's dominant hue in degrees: the circular mean over its opaque, saturated pixels."""
+    hsv = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2HSV)
+    weight = alpha * hsv[..., 1]
+    angle = np.radians(hsv[..., 0])
+    return float(np.degrees(np.arctan2((weight * np.sin(angle)).sum(), (weight * np.cos(angle)).sum())) % 360)
+
+
+def recolour(rgb, hue):
+    """The cut-out with every pixel's hue turned to `hue` (degrees); saturation and value are kept."""
+    hsv = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = hue
+    return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1)
+
+
+def hard_layout(photo, sprites, rng, recolour_share=0.5, whole=False):
+    """(A, mask): 1 or 2 kept cut-outs and 1 to 3 others, each from a tenth to half of the side, on a random
+    square crop of the photo at SIZE (with `whole`, the whole photo at its own size); B is splash(A, mask).
+
+    The ways the tool fails on new photos are in every layout: the first other cut-out is pasted over a corner of
+    the first kept one (a kept object partly, at times wholly, hidden), and each other one takes a kept one's hue
+    with probability `recolour_share` (colour alone does not tell)."""
+    a = photo.copy() if whole else random_square(photo, rng)
+    height, width = a.shape[:2]
+    side = min(height, width)
+    mask = np.zeros((height, width, 1), np.float32)
+    kept = [rng.choice([s for s in sprites if s[0]]) for _ in range(rng.randint(1, 2))]
+    others = [rng.choice([s for s in sprites if not s[0]]) for _ in range(rng.randint(1, 3))]
+    hues = [mean_hue(rgb, alpha) for _, rgb, alpha in kept]
+    boxes = []
+    for index, (keep, rgb, alpha) in enumerate(kept + others):
+        if not keep and rng.random() < recolour_share:
+            rgb = recolour(rgb, rng.choice(hues))
+        longest = round(side * rng.uniform(0.1, 0.5))
+        rgb, alpha = transform_sprite(rgb, alpha, longest, rng.uniform(-25, 25), rng.random() < 0.5)
+        h, w = alpha.shape[:2]
+        if index == len(kept):  # The first other cut-out: centred on a corner of the first kept one.
+            top, left, kept_h, kept_w = boxes[0]
+            y = top + kept_h * rng.randint(0, 1) - h // 2
+            x = left + kept_w * rng.randint(0, 1) - w // 2
+            y, x = min(max(y, 0), height - h), min(max(x, 0), width - w)
+        else:
+            y, x = rng.randint(0, height - h), rng.randint(0, width - w)
+        boxes.append((y, x, h, w))
+        paste(a, mask, rgb, alpha, y, x, keep)
+    return a, mask
+
+
+def plain_layout(photo, sprites, rng, whole=False):
+    """(A, mask): 2 to 4 cut-outs, about a fifth to two fifths of the side, on a random square crop of the photo
+    at SIZE (with `whole`, the whole photo at its own size, the cut-outs scaled with it); B is splash(A, mask)."""
     if whole:
         a, scale = photo.copy(), min(photo.shape[:2]) / SIZE
     else:
@@ -135,6 +188,14 @@ def make_layout(photo, sprites, rng, whole=False):
         y, x = rng.randint(0, height - h), rng.randint(0, width - w)
         paste(a, mask, rgb, alpha, y, x, kept)
     return a, mask
+
+
+def make_layout(photo, sprites, rng, recolour_share):
+    """A demo layout: hard (hard_layout, the benchmark's kind) with probability HARD_SHARE, else plain. The plain
+    ones teach the objects whole and large; the hard ones the small, hidden and look-alike cases."""
+    if rng.random() < HARD_SHARE:
+        return hard_layout(photo, sprites, rng, recolour_share)
+    return plain_layout(photo, sprites, rng)
 
 
 def make_clip(photo, sprites, rng, frames=40, width=320, height=240):
@@ -194,7 +255,7 @@ def build_held_out(sources, out, layouts, seed, exact=None, photos="test", style
     for stem in stems:
         photo = read_image(sources / "photos" / f"{stem}.jpg")[0]
         for index in range(layouts):
-            write_pair(out, "test", f"{stem}_{index}", *make_layout(photo, sprites, rng), exact)
+            write_pair(out, "test", f"{stem}_{index}", *make_layout(photo, sprites, rng, RECOLOUR[style]), exact)
     print(f"test: {len(stems) * layouts} pairs in {out / 'test'}")
 
 
@@ -204,7 +265,7 @@ def build_whole(paths, sources, out, seed, style="objects"):
     sprites = load_sprites(sources / "sprites", style)
     rng = random.Random(seed)
     for path in paths:
-        a, mask = make_layout(read_image(path)[0], sprites, rng, whole=True)
+        a, mask = plain_layout(read_image(path)[0], sprites, rng, whole=True)
         write_image(out / "test" / f"{Path(path).stem}.jpg", np.concatenate([a, splash(a, mask)], axis=1),
                     quality=90)
     print(f"test: {len(paths)} full-size pairs in {out / 'test'}")
@@ -223,16 +284,17 @@ def build(sources, out, seed=0, exact=None, style="objects"):
     if out.exists():
         shutil.rmtree(out)
     rng, extra, val = random.Random(seed), random.Random(seed + 1), random.Random(seed + 2)
+    share = RECOLOUR[style]
     for path in photos:
         split, photo = split_of(path.stem), read_image(path)[0]
         if split == "val":
             for index in range(VAL_LAYOUTS):
-                write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, val), exact)
+                write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, val, share), exact)
             continue
         for index in range(LAYOUTS[split]):
-            write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, rng), exact)
+            write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, rng, share), exact)
         for index in range(LAYOUTS[split], LAYOUTS[split] + EXTRA[split]):
-            write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, extra), exact)
+            write_pair(out, split, f"{path.stem}_{index}", *make_layout(photo, sprites, extra, share), exact)
     for split in ("train", "val", "test"):
         print(f"{split}: {len(list((out / split).glob('*.jpg')))} pairs in {out / split}")
 

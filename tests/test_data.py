@@ -300,13 +300,13 @@ def test_benchmark_holds_out_photos_the_demo_never_uses(tmp_path):
 
 def test_benchmark_distractors_take_a_kept_objects_hue():
     sys.path.insert(0, str(ROOT / "datasets"))
-    import make_benchmark
+    import make_demo
 
     rgb = np.zeros((8, 8, 3), np.float32)
     rgb[..., 0], rgb[..., 1] = 0.9, 0.2  # Red-orange: hue 60 * 0.2 / 0.9, about 13 degrees.
     alpha = np.ones((8, 8), np.float32)
-    assert make_benchmark.mean_hue(rgb, alpha) == pytest.approx(13.3, abs=1)
-    assert make_benchmark.mean_hue(make_benchmark.recolour(rgb, 200.0), alpha) == pytest.approx(200, abs=1)
+    assert make_demo.mean_hue(rgb, alpha) == pytest.approx(13.3, abs=1)
+    assert make_demo.mean_hue(make_demo.recolour(rgb, 200.0), alpha) == pytest.approx(200, abs=1)
 
 
 def test_red_style_keeps_the_mostly_red_cut_outs():
