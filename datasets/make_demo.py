@@ -87,6 +87,11 @@ def load_sprites(folder, style="objects"):
     return sprites
 
 
+def kept_and_others(sprites):
+    """The cut-outs the style keeps, and the others."""
+    return [s for s in sprites if s[0]], [s for s in sprites if not s[0]]
+
+
 def transform_sprite(rgb, alpha, longest, angle, mirror):
     """Scale a sprite so its longest side is `longest` pixels, mirror it and rotate it (canvas grows to fit)."""
     rgba = np.dstack([rgb * alpha[..., None], alpha])  # Premultiplied, so edges do not pick up black.
@@ -147,8 +152,9 @@ def hard_layout(photo, sprites, rng, recolour_share=0.5, whole=False):
     height, width = a.shape[:2]
     side = min(height, width)
     mask = np.zeros((height, width, 1), np.float32)
-    kept = [rng.choice([s for s in sprites if s[0]]) for _ in range(rng.randint(1, 2))]
-    others = [rng.choice([s for s in sprites if not s[0]]) for _ in range(rng.randint(1, 3))]
+    keepers, others = kept_and_others(sprites)
+    kept = [rng.choice(keepers) for _ in range(rng.randint(1, 2))]
+    others = [rng.choice(others) for _ in range(rng.randint(1, 3))]
     hues = [mean_hue(rgb, alpha) for _, rgb, alpha in kept]
     boxes = []
     for index, (keep, rgb, alpha) in enumerate(kept + others):
@@ -178,8 +184,7 @@ def plain_layout(photo, sprites, rng, whole=False):
         a, scale = random_square(photo, rng), 1
     height, width = a.shape[:2]
     mask = np.zeros((height, width, 1), np.float32)
-    keepers = [s for s in sprites if s[0]]
-    others = [s for s in sprites if not s[0]]
+    keepers, others = kept_and_others(sprites)
     for _ in range(rng.randint(2, 4)):
         kept, rgb, alpha = rng.choice(keepers if rng.random() < 0.45 else others)
         longest = round(rng.randint(56, 110) * scale)
@@ -209,8 +214,7 @@ def make_clip(photo, sprites, rng, frames=40, width=320, height=240):
         window_w = width * fit * scale
         return window_w, rng.uniform(0, photo_w - window_w), rng.uniform(0, photo_h - window_w * height / width)
     start, end = camera(), camera()
-    keepers = [s for s in sprites if s[0]]
-    others = [s for s in sprites if not s[0]]
+    keepers, others = kept_and_others(sprites)
     objects = []
     for index in range(rng.randint(2, 4)):
         sprite = rng.choice(keepers if index == 0 or rng.random() < 0.4 else others)
