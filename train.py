@@ -12,6 +12,7 @@ tensorboard/ and samples/epoch-NNNNN.png (input | target | output rows of held-o
 """
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -155,17 +156,24 @@ def make_config(given, out, resume):
     return check(config, run_dir), run_dir.resolve()
 
 
+@functools.lru_cache(maxsize=1)
+def load_init(run):
+    """(generator, config) of --init RUN (an absolute path), read once for both its options and its weights."""
+    import predict
+
+    return predict.load_run(run)
+
+
 def init_options(run, given):
     """The options fixed by the generator of --init RUN (ARCHITECTURE), and RUN as an absolute path; a clear
     error where a flag given differs from the run's."""
-    import predict
-
-    _, source = predict.load_run(run)
+    path = str(Path(run).resolve())
+    _, source = load_init(path)
     for name in ARCHITECTURE:
         if name in given and given[name] != source[name]:
             raise ValueError(f"--init {run} was trained with --{name} {source[name]}, not {given[name]}: leave "
                              f"--{name} out to take the run's")
-    return {**{name: source[name] for name in ARCHITECTURE}, "init": str(Path(run).resolve())}
+    return {**{name: source[name] for name in ARCHITECTURE}, "init": path}
 
 
 def check(config, run_dir):
@@ -286,9 +294,7 @@ def build(config, strategy):
         generator = model.build_generator(config["size"], config["ngf"], config["head"], config["dropout"])
         discriminator = model.build_discriminator(config["size"], config["ndf"]) if config["ndf"] else None
     if config["init"]:
-        import predict
-
-        generator.set_weights(predict.load_run(config["init"])[0].get_weights())
+        generator.set_weights(load_init(config["init"])[0].get_weights())
     # The wrapper holds no variables of its own. It is made outside the scope because Keras 3 (3.15) then skips
     # a pre-build step that fails under MultiWorkerMirroredStrategy; fit still runs under the strategy.
     gan = model.Pix2Pix(generator, discriminator, config["loss"], config["loss_weight"])
