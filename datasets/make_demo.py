@@ -141,17 +141,15 @@ def recolour(rgb, hue):
     return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1)
 
 
-def hard_layout(photo, sprites, rng, recolour_share=0.5, whole=False):
+def hard_layout(photo, sprites, rng, recolour_share=0.5):
     """(A, mask): 1 or 2 kept cut-outs and 1 to 3 others, each from a tenth to half of the side, on a random
-    square crop of the photo at SIZE (with `whole`, the whole photo at its own size); B is splash(A, mask).
+    square crop of the photo at SIZE; B is splash(A, mask).
 
     The ways the tool fails on new photos are in every layout: the first other cut-out is pasted over a corner of
     the first kept one (a kept object partly, at times wholly, hidden), and each other one takes a kept one's hue
     with probability `recolour_share` (colour alone does not tell)."""
-    a = photo.copy() if whole else random_square(photo, rng)
-    height, width = a.shape[:2]
-    side = min(height, width)
-    mask = np.zeros((height, width, 1), np.float32)
+    a = random_square(photo, rng)
+    mask = np.zeros((SIZE, SIZE, 1), np.float32)
     keepers, others = kept_and_others(sprites)
     kept = [rng.choice(keepers) for _ in range(rng.randint(1, 2))]
     others = [rng.choice(others) for _ in range(rng.randint(1, 3))]
@@ -160,16 +158,16 @@ def hard_layout(photo, sprites, rng, recolour_share=0.5, whole=False):
     for index, (keep, rgb, alpha) in enumerate(kept + others):
         if not keep and rng.random() < recolour_share:
             rgb = recolour(rgb, rng.choice(hues))
-        longest = round(side * rng.uniform(0.1, 0.5))
+        longest = round(SIZE * rng.uniform(0.1, 0.5))
         rgb, alpha = transform_sprite(rgb, alpha, longest, rng.uniform(-25, 25), rng.random() < 0.5)
         h, w = alpha.shape[:2]
         if index == len(kept):  # The first other cut-out: centred on a corner of the first kept one.
             top, left, kept_h, kept_w = boxes[0]
             y = top + kept_h * rng.randint(0, 1) - h // 2
             x = left + kept_w * rng.randint(0, 1) - w // 2
-            y, x = min(max(y, 0), height - h), min(max(x, 0), width - w)
+            y, x = min(max(y, 0), SIZE - h), min(max(x, 0), SIZE - w)
         else:
-            y, x = rng.randint(0, height - h), rng.randint(0, width - w)
+            y, x = rng.randint(0, SIZE - h), rng.randint(0, SIZE - w)
         boxes.append((y, x, h, w))
         paste(a, mask, rgb, alpha, y, x, keep)
     return a, mask
