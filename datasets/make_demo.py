@@ -43,7 +43,6 @@ STYLES = ("objects", "red")
 # Share of the other cut-outs turned to a kept one's hue. None in "red", where a red one would be a kept one.
 RECOLOUR = {"objects": 0.5, "red": 0.0}
 HARD_SHARE = 0.5  # Of the demo's layouts, chosen on the benchmark's val split over 0 and 1 (docs/experiments.md).
-TURNED_SHARE = 0.5  # Of the demo's layouts, on a photo turned to a kept cut-out's hue (chosen likewise).
 TEST_PHOTOS = ("skimage_astronaut", "opencv_fruits", "opencv_home", "opencv_messi5", "skimage_coffee",
                "opencv_aero3")
 VAL_PHOTOS = ("opencv_leuvenA", "opencv_smarties", "skimage_chelsea")
@@ -142,13 +141,6 @@ def recolour(rgb, hue):
     return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1)
 
 
-def turn_hue(rgb, hue):
-    """The picture with all its hues turned together, so that its dominant hue becomes `hue` (degrees)."""
-    hsv = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2HSV)
-    hsv[..., 0] = (hsv[..., 0] + hue - mean_hue(rgb, np.ones(rgb.shape[:2], np.float32))) % 360
-    return np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0, 1)
-
-
 def hard_layout(photo, sprites, rng, recolour_share=0.5):
     """(A, mask): 1 or 2 kept cut-outs and 1 to 3 others, each from a tenth to half of the side, on a random
     square crop of the photo at SIZE; B is splash(A, mask).
@@ -203,12 +195,7 @@ def plain_layout(photo, sprites, rng, whole=False):
 
 def make_layout(photo, sprites, rng, recolour_share):
     """A demo layout: hard (hard_layout, the benchmark's kind) with probability HARD_SHARE, else plain. The plain
-    ones teach the objects whole and large; the hard ones the small, hidden and look-alike cases. With
-    probability TURNED_SHARE (and recolouring on) the photo is first turned to a kept cut-out's hue: a background
-    in a kept object's colours (pink bristles like petals) stays gray."""
-    if recolour_share and rng.random() < TURNED_SHARE:
-        _, rgb, alpha = rng.choice(kept_and_others(sprites)[0])
-        photo = turn_hue(photo, mean_hue(rgb, alpha))
+    ones teach the objects whole and large; the hard ones the small, hidden and look-alike cases."""
     if rng.random() < HARD_SHARE:
         return hard_layout(photo, sprites, rng, recolour_share)
     return plain_layout(photo, sprites, rng)
