@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -234,7 +235,8 @@ def bench_quality(benchmark, minutes, seeds, out, flags):
         for seed in seeds:
             if (budget, seed, " ".join(flags)) in done:
                 continue
-            run = out / "runs" / f"{'-'.join(flags) or 'defaults'}-{budget:g}min-seed{seed}"
+            name = re.sub(r"[^\w.=]+", "-", " ".join(flags)).strip("-") or "defaults"  # No "/" of a path.
+            run = out / "runs" / f"{name}-{budget:g}min-seed{seed}"
             if not (run / "generator.keras").is_file():  # A run that finished before an interruption is kept.
                 command = [sys.executable, str(Path(__file__).parent / "train.py"), "--out", str(run), "--minutes",
                            str(budget), "--seed", str(seed), *flags]
