@@ -91,17 +91,16 @@ def guided_filter(mask, guide, eps=GUIDE_EPS):
     a = np.dstack([i_rr * c_r + i_rg * c_g + i_rb * c_b,
                    i_rg * c_r + i_gg * c_g + i_gb * c_b,
                    i_rb * c_r + i_gb * c_g + i_bb * c_b]) / det[..., None]
-    b = mean_p - np.sum(a * mean_i, axis=2)
+    b = mean_p - np.einsum("ijk,ijk->ij", a, mean_i)
     # Upsampled to the full width here and to the full height a strip at a time: a full-size copy of `a` alone
     # would take 12 bytes a pixel.
     a = cv2.resize(box(a, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(box(b, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
 
     def mask_rows(rows, pixels):
-        q = np.clip(np.sum(upsampled_rows(a, height, rows) * pixels, axis=2) + upsampled_rows(b, height, rows), 0, 1)
-        q[q < SNAP] = 0
-        q[q > 1 - SNAP] = 1
-        return q
+        q = np.einsum("ijk,ijk->ij", upsampled_rows(a, height, rows), pixels) + upsampled_rows(b, height, rows)
+        q = cv2.threshold(q, SNAP, 0, cv2.THRESH_TOZERO)[1]  # Up to SNAP (and below 0) becomes 0,
+        return 1 - cv2.threshold(1 - q, SNAP, 0, cv2.THRESH_TOZERO)[1]  # from 1 - SNAP (and above 1) 1.
     return mask_rows
 
 
