@@ -414,8 +414,8 @@ def main(argv=None):
     parser.add_argument("--out", default="runs/bench", help="quality, finetune: where the runs and results "
                         "go")
     parser.add_argument("--strip", help="video: write four frames of a clip, before and after, to this image")
-    parser.add_argument("--pairs", type=int, nargs="+", default=[5, 10, 20], help="finetune: numbers of "
-                        "corrected pairs")
+    parser.add_argument("--pairs", type=int, nargs="+", default=[0, 5, 10, 20], help="finetune: numbers of "
+                        "corrected pairs (0: the control, the same minutes of training without any)")
     parser.add_argument("--clips", type=int, default=2, help="video: clips per photo (default 2)")
     parser.add_argument("--carry", type=float, nargs="+", default=[0.6, 0.8], help="video: weights of the "
                         "carried mask to compare")
