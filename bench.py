@@ -231,11 +231,11 @@ def bench_quality(benchmark, minutes, seeds, out, flags):
     fields = ["minutes", "seed", "epochs", "val", "test", "flags"]
     rows = list(csv.DictReader(table.open())) if table.is_file() else []
     done = {(float(row["minutes"]), int(row["seed"]), row["flags"]) for row in rows}
+    name = re.sub(r"[^\w.=]+", "-", " ".join(flags)).strip("-") or "defaults"  # No "/" of a path.
     for budget in minutes:
         for seed in seeds:
             if (budget, seed, " ".join(flags)) in done:
                 continue
-            name = re.sub(r"[^\w.=]+", "-", " ".join(flags)).strip("-") or "defaults"  # No "/" of a path.
             run = out / "runs" / f"{name}-{budget:g}min-seed{seed}"
             if not (run / "generator.keras").is_file():  # A run that finished before an interruption is kept.
                 command = [sys.executable, str(Path(__file__).parent / "train.py"), "--out", str(run), "--minutes",
