@@ -10,7 +10,7 @@ stays variable); a phone video's rotation is applied, so the output plays uprigh
 Steady colour: a mask cut afresh in each frame flickers where the network is unsure, so an object keeps its colour
 in one frame and loses it in the next. Here each frame's mask is blended with the previous frame's steady mask,
 carried along the optical flow between the two frames (OpenCV's DIS flow, at FLOW_SIDE wide), so colour
-follows what moves instead of staying where it was; the blend is then cut near 0.5 as for photos, with a margin
+follows what moves instead of staying where it was; the blend is then cut near CUT as for photos, with a margin
 that a pixel must cross to change its carried decision.
 """
 from collections import deque

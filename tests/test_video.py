@@ -73,7 +73,8 @@ def test_a_decision_changes_only_past_the_margin():
     """Hysteresis alone (no blend, a still picture): kept stays kept down to CUT - margin, dropped stays dropped
     up to CUT + margin."""
     steady, gray = video.SteadyMask(carry=0, margin=0.1), np.zeros((24, 32), np.uint8)
-    decisions = [steady(gray, np.full((16, 16), p, np.float32)).mean() for p in (0.7, 0.45, 0.35, 0.55, 0.65)]
+    offsets = (0.2, -0.05, -0.15, 0.05, 0.15)  # From CUT: kept, still kept, dropped, still dropped, kept.
+    decisions = [steady(gray, np.full((16, 16), video.CUT + d, np.float32)).mean() for d in offsets]
     assert decisions == [1, 1, 0, 0, 1]
 
 
