@@ -8,6 +8,7 @@
     python bench.py video --model runs/latest --strip docs/video_strip.jpg  # flicker and IoU, steady or not; fps
     python bench.py finetune --model runs/latest --benchmark /tmp/benchmark   # the correct-and-teach-back loop
     python bench.py quality --benchmark /tmp/benchmark --minutes 2 5 10 15 --seeds 0 1 2   # time to quality
+    python bench.py cut --benchmark /tmp/benchmark --model runs/latest   # pooled IoU at each cut of the mask
 
 "Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it; also in float32,
 to tell the two gains apart); "plain" is the same generator and discriminator trained by a hand-written
@@ -303,6 +304,23 @@ def bench_finetune(run_dir, benchmark, counts, minutes, out, flags):
               f"{after_val:.3f}", flush=True)
 
 
+def bench_cut(run_dir, benchmark, cuts):
+    """Pooled colour IoU of a run on the benchmark's splits with the mask cut at each of `cuts` (predict.CUT)."""
+    import evaluate
+    import predict
+
+    generator_and_config = predict.load_run(run_dir)
+    default = predict.CUT
+    try:
+        for cut in cuts:
+            predict.CUT = cut
+            scores = evaluate.evaluate(benchmark, model=generator_and_config, log=data.silent)
+            print(f"cut {cut:g}: " + ", ".join(f"{split} {summary['pooled_colour_iou']:.3f}"
+                                               for split, summary in scores.items()), flush=True)
+    finally:
+        predict.CUT = default
+
+
 def bench_video(run_dir, clips, carries, margins, strip=None):
     """Clips with known targets (datasets/make_demo.py make_clip: the demo's val and test photos, a panning and
     zooming camera, moving cut-outs) coloured frame by frame, from the exact mask cut at the network's size (what
@@ -399,7 +417,8 @@ def draw_curve(curve, width=720, height=420):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("train", "predict", "export", "memory", "quality", "video", "finetune"),
+    parser.add_argument("what", choices=("train", "predict", "export", "memory", "quality", "video", "finetune",
+                                                 "cut"),
                         help="which benchmark")
     parser.add_argument("--files", type=int, default=12, help="memory: how many files (default 12)")
     parser.add_argument("--megapixels", type=float, default=12, help="memory: size of each file (default 12)")
@@ -407,7 +426,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=10, help="training steps per repeat (default 10)")
     parser.add_argument("--model", help="predict, export: a trained run (default: an untrained demo-size "
                         "generator; speed does not depend on training)")
-    parser.add_argument("--benchmark", help="quality: the benchmark folder (datasets/make_benchmark.py)")
+    parser.add_argument("--benchmark", help="quality, finetune, cut: the benchmark folder "
+                        "(datasets/make_benchmark.py)")
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 10, 15, 30, 60],
                         help="quality: training budgets; finetune: the first is the fine-tuning's")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="quality: seeds")
@@ -421,8 +441,10 @@ def main(argv=None):
                         "carried mask to compare")
     parser.add_argument("--margin", type=float, nargs="+", default=[0, 0.1, 0.2], help="video: hysteresis "
                         "margins to compare")
+    parser.add_argument("--cuts", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7], help="cut: where to cut "
+                        "the mask")
     args, flags = parser.parse_known_args(argv)
-    if args.what in ("quality", "finetune") and not args.benchmark:
+    if args.what in ("quality", "finetune", "cut") and not args.benchmark:
         parser.error(f"{args.what} needs --benchmark DIR (python datasets/make_benchmark.py --out DIR)")
     if flags and args.what not in ("quality", "finetune"):
         parser.error(f"unrecognized arguments: {' '.join(flags)}")
@@ -430,6 +452,8 @@ def main(argv=None):
         bench_quality(args.benchmark, args.minutes, args.seeds, args.out, flags)
     elif args.what == "finetune":
         bench_finetune(args.model or "runs/latest", args.benchmark, args.pairs, args.minutes[0], args.out, flags)
+    elif args.what == "cut":
+        bench_cut(args.model or "runs/latest", args.benchmark, args.cuts)
     elif args.what == "video":
         bench_video(args.model or "runs/latest", args.clips, args.carry, args.margin, args.strip)
     elif args.what == "train":
