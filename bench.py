@@ -417,9 +417,8 @@ def draw_curve(curve, width=720, height=420):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("train", "predict", "export", "memory", "quality", "video", "finetune",
-                                                 "cut"),
-                        help="which benchmark")
+    parser.add_argument("what", help="which benchmark", choices=("train", "predict", "export", "memory", "quality",
+                                                                 "video", "finetune", "cut"))
     parser.add_argument("--files", type=int, default=12, help="memory: how many files (default 12)")
     parser.add_argument("--megapixels", type=float, default=12, help="memory: size of each file (default 12)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")

@@ -34,7 +34,7 @@ DETAIL = 4  # and at least at this many times the mask's size and a 1/DETAIL of 
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
 RADIUS = 1  # Window radius in mask pixels: enough to move a blurry edge onto the photo's edge.
 CUT = 0.6  # The network's mask is cut here: the style keeps or drops whole objects, and faint colour shows.
-# 0.6 rather than 0.5: it scored higher on the benchmark's val split in each of 6 runs (docs/experiments.md).
+# 0.6 rather than 0.5: it scored higher on the benchmark's val split in every run measured (docs/experiments.md).
 SNAP = 0.01  # Mask values this close to 0 or 1 become exactly 0 or 1: what is dropped is exactly gray.
 BATCH_PIXELS = 24_000_000  # A batch of photos closes early at this many pixels: two 12-megapixel photos.
 STRIP = 256  # Rows of a full-resolution photo worked on at once, so memory stays bounded for large photos.
