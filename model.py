@@ -176,23 +176,7 @@ def mask_cross_entropy(outputs, targets, photos, head_logits):
     return ops.mean(weight * ops.binary_crossentropy(wanted, logits, from_logits=True))
 
 
-def soft_iou(outputs, targets, photos, head_logits):
-    """1 - the soft IoU of a mask head's mask and the target's, pooled over the batch where the photo has colour:
-    the pooled colour IoU that evaluate.py reports, with the sigmoid in place of the cut. In [0, 1]."""
-    wanted, weight = target_mask(photos, targets)
-    mask = ops.sigmoid(ops.cast(head_logits[..., 0], "float32"))
-    both = ops.sum(weight * mask * wanted)
-    return 1.0 - both / (ops.sum(weight * (mask + wanted)) - both + 1e-6)
-
-
-def cross_entropy_and_iou(outputs, targets, photos, head_logits):
-    """The cross-entropy, which learns each pixel, plus 1 - the soft IoU, which weighs a small kept object's
-    pixels as the pooled score does: they count against the union, not against every pixel of the batch."""
-    return (mask_cross_entropy(outputs, targets, photos, head_logits)
-            + soft_iou(outputs, targets, photos, head_logits))
-
-
-LOSSES = {"image": image_l1, "colour": colour_l1, "bce": mask_cross_entropy, "iou": cross_entropy_and_iou}
+LOSSES = {"image": image_l1, "colour": colour_l1, "bce": mask_cross_entropy}
 
 
 class Pix2Pix(keras.Model):

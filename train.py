@@ -49,7 +49,7 @@ DEFAULTS = dict(
     strategy="none",
     init=None,
 )
-MASK_LOSSES = ("colour", "bce", "iou")  # They measure the error of a mask, so they need the mask head.
+MASK_LOSSES = ("colour", "bce")  # They measure the error of a mask, so they need the mask head.
 # Options that a resumed run may change; every other option comes from the run's config.json.
 RESUMABLE = ("epochs", "minutes")
 # Options added since the first runs, at the values those runs had, so that they can still be resumed.
@@ -103,10 +103,9 @@ def make_parser(argument_default=None):
     add("--lr", type=float, help="Adam learning rate of both networks (the paper's is 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
         "at the end, as in the paper (0: constant); with --minutes, of this invocation's budget")
-    add("--loss", choices=("image", "colour", "bce", "iou"), help="the loss beside the GAN loss. image: the "
-        "paper's L1 on the output image; colour: the L1 of the mask wherever the photo has colour; bce: the "
-        "cross-entropy of the mask against the target's, wherever the photo has colour; iou: bce plus 1 - the "
-        "soft IoU of the two masks over the batch (colour, bce and iou need --head mask)")
+    add("--loss", choices=("image", "colour", "bce"), help="the loss beside the GAN loss. image: the paper's L1 "
+        "on the output image; colour: the L1 of the mask wherever the photo has colour; bce: the cross-entropy "
+        "of the mask against the target's, wherever the photo has colour (colour and bce need --head mask)")
     add("--loss-weight", type=float, help="weight of --loss against the GAN loss (the paper's is 100)")
     add("--seed", type=int, help="random seed")
     add("--minutes", type=float, help="stop cleanly after this many minutes of training (0: no limit, only "

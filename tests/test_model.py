@@ -81,24 +81,3 @@ def test_mask_cross_entropy_learns_the_target_mask_where_the_photo_has_colour():
     right[:, :4] *= -1  # Wrong on the gray pixels, where it does not matter.
     assert float(model.mask_cross_entropy(None, targets, photos, right)) < 1e-3
     assert float(model.mask_cross_entropy(None, targets, photos, -right)) > 4
-
-
-def test_soft_iou_is_the_pooled_iou_of_the_masks_where_the_photo_has_colour():
-    """With a confident mask the soft IoU is the pooled IoU of the two masks over the coloured pixels (gray ones
-    do not count); a small kept object missed costs its share of the union, not of the batch's pixels."""
-    rng = np.random.default_rng(0)
-    photos = rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32)
-    photos[..., 0], photos[..., 1] = 0.9, -0.9  # Every pixel coloured...
-    photos[:, :2] = data.luminance(photos[:, :2])  # ...but the top two rows, which are gray.
-    wanted = np.zeros((2, 8, 8, 1), np.float32)
-    wanted[0, 2:4, :4] = 1  # 8 kept pixels in the first photo, 4 of them found below.
-    wanted[1, :, :] = 1  # A whole kept second photo, of which 48 pixels have colour.
-    targets = data.splash(photos, wanted)
-    found = np.where(wanted > 0.5, 12.0, -12.0)
-    found[0, 3, :4] = -12.0  # Missed: 4 of the kept pixels.
-    found[0, 6, :2] = 12.0  # Kept by mistake: 2 pixels.
-    found[0, 0, :] = 12.0  # Gray pixels: they do not count.
-    expected = 1 - (4 + 48) / (8 + 2 + 48)
-    assert float(model.soft_iou(None, targets, photos, found)) == pytest.approx(expected, abs=1e-3)
-    assert float(model.soft_iou(None, targets, photos, np.where(wanted > 0.5, 12.0, -12.0))) < 1e-3
-    assert float(model.cross_entropy_and_iou(None, targets, photos, -found)) > 4
