@@ -407,23 +407,8 @@ def cut_mix(a, b, probability):
     return tf.where(box, tf.roll(a, 1, 0), a), tf.where(box, tf.roll(b, 1, 0), b)
 
 
-def random_saturation(a, b, spread):
-    """One pair's colour scaled, in A and B alike, by a factor drawn log-uniformly from [1/spread, spread]: each
-    pixel moves along the line from its gray, which splash commutes with (the gray pixels of B stay gray), so the
-    pair stays right and shows photos more and less vivid than the training ones. Values are clipped to [-1, 1]."""
-    import tensorflow as tf
-
-    factor = tf.exp(tf.random.uniform([], -1.0, 1.0) * float(np.log(spread)))
-
-    def scaled(image):
-        gray = luminance(image)
-        return tf.clip_by_value(gray + factor * (image - gray), -1.0, 1.0)
-    return scaled(a), scaled(b)
-
-
-def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None, mix=0.0, saturation=1.0):
-    """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], [saturation], batch,
-    [mix], prefetch.
+def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None, mix=0.0):
+    """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], batch, [mix], prefetch.
 
     When shuffling (training) it repeats for ever: fit takes steps_per_epoch steps from one iterator, because
     a new iterator each epoch costs Keras more than a second on a CPU, a quarter of a demo epoch."""
@@ -436,8 +421,6 @@ def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None, mix
     else:
         dataset = dataset.map(lambda a, b: (center_crop(a, size), center_crop(b, size)))
     dataset = dataset.map(lambda a, b: (to_unit_range(a), to_unit_range(b)), num_parallel_calls=tf.data.AUTOTUNE)
-    if shuffle and saturation > 1:
-        dataset = dataset.map(lambda a, b: random_saturation(a, b, saturation), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=shuffle and len(inputs) >= batch_size)
     if shuffle and mix:  # On the batch: each pair takes its box from its neighbour.
         dataset = dataset.map(lambda a, b: cut_mix(a, b, mix), num_parallel_calls=tf.data.AUTOTUNE)

@@ -39,7 +39,6 @@ DEFAULTS = dict(
     ndf=0,  # No discriminator: beside the mask's cross-entropy at this weight it gave nothing, at 40% of a step.
     dropout=0.5,
     mix=0.5,  # Cut-mix shows objects on backgrounds they were never composed with.
-    saturation=1.0,  # No change to the pairs' colour.
     lr=1e-3,  # Above the paper's 2e-4: the mask's cross-entropy trains faster with it in a short budget.
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
     loss="bce",  # Its gradient does not vanish where the mask is confidently wrong (a missed violin).
@@ -53,7 +52,7 @@ MASK_LOSSES = ("colour", "bce")  # They measure the error of a mask, so they nee
 # Options that a resumed run may change; every other option comes from the run's config.json.
 RESUMABLE = ("epochs", "minutes")
 # Options added since the first runs, at the values those runs had, so that they can still be resumed.
-ADDED = dict(init=None, saturation=1.0)
+ADDED = dict(init=None)
 ARCHITECTURE = ("size", "ngf", "head", "input")  # What --init takes from its run: its weights fix them.
 # What each numeric option must be (nan fails every comparison, so it is refused too).
 RULES = {
@@ -64,7 +63,6 @@ RULES = {
     "ndf": ("0 (no discriminator) or more", lambda v: v >= 0),
     "dropout": ("from 0 to below 1", lambda v: 0 <= v < 1),
     "mix": ("from 0 to 1", lambda v: 0 <= v <= 1),
-    "saturation": ("at least 1 (1: no change)", lambda v: 1 <= v < math.inf),
     "lr": ("a positive number", lambda v: 0 < v < math.inf),
     "decay": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "loss_weight": ("a number from 0 up", lambda v: 0 <= v < math.inf),
@@ -98,8 +96,6 @@ def make_parser(argument_default=None):
     add("--dropout", type=float, help="dropout in the generator's three innermost decoder blocks")
     add("--mix", type=float, help="probability of pasting a box of another training pair into a pair, A and B "
         "alike (cut-mix)")
-    add("--saturation", type=float, help="scale each training pair's colour, A and B alike, by a factor from "
-        "1/S to S (1: no change), so photos more and less vivid than the training ones are seen")
     add("--lr", type=float, help="Adam learning rate of both networks (the paper's is 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
         "at the end, as in the paper (0: constant); with --minutes, of this invocation's budget")
@@ -352,7 +348,7 @@ def train(config, run_dir, resume=False, verbose="auto"):
     # Made before the networks, so that its random crops and boxes draw the same seeds as they always have. The
     # batch is global: under a strategy, fit splits each batch across the replicas.
     dataset = make_dataset(photos, targets, config["size"], config["batch_size"], seed=config["seed"],
-                           mix=config["mix"], saturation=config["saturation"])
+                           mix=config["mix"])
     generator, gan = build(config, strategy)
     with strategy.scope() if strategy else contextlib.nullcontext():
         fit(gan, config, run_dir, dataset, max(1, len(photos) // config["batch_size"]), samples, resume, chief,
