@@ -33,6 +33,7 @@ WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at thi
 DETAIL = 4  # and at least at this many times the mask's size and a 1/DETAIL of the photo's (He et al.'s ratio).
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
 RADIUS = 1  # Window radius in mask pixels: enough to move a blurry edge onto the photo's edge.
+SMOOTH = 1 / 32  # Radius, as a share of the network's side, of the guided filter on its mask before the cut.
 CUT = 0.6  # The network's mask is cut here: the style keeps or drops whole objects, and faint colour shows.
 # 0.6 rather than 0.5: it scored higher on the benchmark's val split in every run measured (docs/experiments.md).
 SNAP = 0.01  # Mask values this close to 0 or 1 become exactly 0 or 1: what is dropped is exactly gray.
@@ -53,14 +54,14 @@ def strips(height):
     return [slice(top, min(top + STRIP, height)) for top in range(0, height, STRIP)]
 
 
-def guided_upsample(mask, guide, eps=GUIDE_EPS):
+def guided_upsample(mask, guide, radius=RADIUS):
     """Bring a low-resolution mask (h x w) to the guide's size (H x W x 3, RGB of any pixel type) with edges that
-    follow the guide. Returns H x W float32 in [0, 1]."""
-    mask_rows = guided_filter(mask, guide, eps)
+    follow the guide, averaging over windows of `radius` mask pixels. Returns H x W float32 in [0, 1]."""
+    mask_rows = guided_filter(mask, guide, radius)
     return np.concatenate([mask_rows(rows, to_float(guide[rows])) for rows in strips(guide.shape[0])])
 
 
-def guided_filter(mask, guide, eps=GUIDE_EPS):
+def guided_filter(mask, guide, radius=RADIUS):
     """The colour-guided filter of He et al. that brings a low-resolution mask (h x w) to the guide's size
     (H x W x 3), with its coefficients computed at a working size of at most WORK_SIDE and upsampled (their "fast
     guided filter"), so a 12-megapixel photo takes a fraction of a second. Returns mask_rows(rows, pixels): the
@@ -73,7 +74,7 @@ def guided_filter(mask, guide, eps=GUIDE_EPS):
     work_w, work_h = max(1, round(width * scale)), max(1, round(height * scale))
     image = to_float(resize(guide, work_w, work_h))
     p = cv2.resize(mask.astype(np.float32), (work_w, work_h), interpolation=cv2.INTER_LINEAR)
-    radius = max(1, round(RADIUS * max(work_w / mask.shape[1], work_h / mask.shape[0])))
+    radius = max(1, round(radius * max(work_w / mask.shape[1], work_h / mask.shape[0])))
     mean_i = box(image, radius)
     mean_p = box(p, radius)
     cov = box(image * p[..., None], radius) - mean_i * mean_p[..., None]
@@ -81,7 +82,7 @@ def guided_filter(mask, guide, eps=GUIDE_EPS):
     means = [mean_i[..., k] for k in range(3)]
 
     def var(j, k):
-        return box(channels[j] * channels[k], radius) - means[j] * means[k] + (eps if j == k else 0)
+        return box(channels[j] * channels[k], radius) - means[j] * means[k] + (GUIDE_EPS if j == k else 0)
 
     rr, rg, rb, gg, gb, bb = var(0, 0), var(0, 1), var(0, 2), var(1, 1), var(1, 2), var(2, 2)
     # Inverse of the symmetric 3x3 covariance by cofactors, for every pixel at once.
@@ -103,6 +104,14 @@ def guided_filter(mask, guide, eps=GUIDE_EPS):
         q = cv2.threshold(q, SNAP, 0, cv2.THRESH_TOZERO)[1]  # Up to SNAP (and below 0) becomes 0,
         return 1 - cv2.threshold(1 - q, SNAP, 0, cv2.THRESH_TOZERO)[1]  # from 1 - SNAP (and above 1) 1.
     return mask_rows
+
+
+def smooth(mask, small):
+    """A mask at the network's size (h x w x 1) smoothed along the edges of what the network saw (`small`, in
+    [-1, 1]) by a guided filter of radius SMOOTH of the side: a region of one colour is kept or dropped as a
+    whole, so a part of an object the network is unsure of follows the rest of it."""
+    radius = max(1, round(SMOOTH * mask.shape[1]))
+    return guided_upsample(mask[..., 0], ((small + 1) / 2).astype(np.float32), radius)[..., None]
 
 
 def upsampled_rows(image, height, rows):
@@ -195,11 +204,13 @@ class Colourizer:
         return prepare_input(to_float(resize(photo, self.size, self.size)), self.input_mode) * 2 - 1
 
     def probabilities(self, smalls):
-        """The network's outputs at its own size: masks in [0, 1], or RGB images in [-1, 1]."""
+        """The network's outputs at its own size: masks in [0, 1] (smoothed), or RGB images in [-1, 1]."""
         batch = np.stack(smalls)
         if self.training:  # Batch statistics: one photo at a time, so a photo's result never depends on others.
-            return [np.asarray(self.network(x[None], training=True), np.float32)[0] for x in batch]
-        return list(np.asarray(self.network(batch, training=False), dtype=np.float32))
+            outputs = [np.asarray(self.network(x[None], training=True), np.float32)[0] for x in batch]
+        else:
+            outputs = list(np.asarray(self.network(batch, training=False), dtype=np.float32))
+        return [smooth(x, small) for x, small in zip(outputs, smalls)] if self.head == "mask" else outputs
 
     def cut(self, mask):
         return (mask > CUT).astype(np.float32)

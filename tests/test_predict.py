@@ -60,6 +60,23 @@ def test_guided_upsampling_puts_the_edge_on_the_photo_edge():
     assert np.mean(guided != disc) < np.mean(bilinear != disc) / 2
 
 
+def test_smoothing_fills_unsure_specks_and_keeps_the_edge_where_the_colour_changes():
+    """Before the cut the mask is smoothed along what the network saw: specks it is unsure of inside a red disc
+    (0.3 where the rest is 0.9) are kept with the disc, specks on the green ground (0.8 where the rest is 0.1) are
+    dropped with it, and the decision still ends at the disc's edge."""
+    yy, xx = np.mgrid[0:64, 0:64]
+    disc = (yy - 32) ** 2 + (xx - 32) ** 2 < 20 ** 2
+    small = np.where(disc[..., None], (0.9, -0.8, -0.8), (-0.6, 0.4, -0.6)).astype(np.float32)
+    mask = np.where(disc, 0.9, 0.1).astype(np.float32)
+    specks = np.zeros_like(disc)
+    for y, x in ((26, 28), (34, 36), (40, 24), (6, 6), (56, 50), (8, 52)):  # Three in the disc, three outside.
+        specks[y:y + 2, x:x + 2] = True
+    mask[specks] = np.where(disc[specks], 0.3, 0.8)
+    assert np.sum((mask > predict.CUT) != disc) == specks.sum()
+    smoothed = predict.smooth(mask[..., None], small)[..., 0]
+    np.testing.assert_array_equal(smoothed > predict.CUT, disc)
+
+
 def test_folder_in_folder_out_at_each_size(tiny_run, tmp_path):
     """Files of 8 and 16 bits, at sizes other than the network's, come out as the model makes them from the
     decoded photo in float: the same decision, the same colour."""
