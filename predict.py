@@ -107,9 +107,9 @@ def guided_filter(mask, guide, radius=RADIUS):
 
 
 def smooth(mask, small):
-    """A mask at the network's size (h x w x 1) smoothed along the edges of what the network saw (`small`, in
-    [-1, 1]) by a guided filter of radius SMOOTH of the side: a region of one colour is kept or dropped as a
-    whole, so a part of an object the network is unsure of follows the rest of it."""
+    """A mask at the network's size (h x w x 1) averaged over windows of one colour in what the network saw
+    (`small`, in [-1, 1]), by a guided filter of radius SMOOTH of the side: a speck it is unsure of inside an
+    object follows the object around it, and the edge stays where the colour changes."""
     radius = max(1, round(SMOOTH * mask.shape[1]))
     return guided_upsample(mask[..., 0], ((small + 1) / 2).astype(np.float32), radius)[..., None]
 
