@@ -25,8 +25,9 @@ def big_photo(height, width, seed=0):
 
 def test_full_resolution_mask_is_exactly_gray_where_dropped(colourizer):
     photo = big_photo(2000, 3000)
-    mask = colourizer.masks([photo])[0]
-    output = colourizer([photo])[0]
+    decision = colourizer.decide([colourizer.network_input(photo)])[0]  # One decision: Dropout may be on.
+    mask = colourizer.full_mask(photo, decision)
+    output = colourizer.apply(photo, decision)
     assert output.shape == photo.shape and mask.shape == (2000, 3000, 1)
     dropped = mask[..., 0] == 0
     kept = mask[..., 0] == 1
