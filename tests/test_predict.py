@@ -78,6 +78,25 @@ def test_smoothing_fills_unsure_specks_and_keeps_the_edge_where_the_colour_chang
     np.testing.assert_array_equal(smoothed > predict.CUT, disc)
 
 
+@pytest.mark.parametrize("size", [32, 128])
+def test_the_whole_and_the_corners_join_into_one_mask_of_the_photo(size):
+    """The network sees the whole photo and four corners of it at the training scale. With a "network" whose
+    mask is the red of what it sees, the joined mask must be the red of the photo at that scale (within the
+    blur of resizing), on the corners, their overlaps and the whole alike."""
+    colourizer = object.__new__(predict.Colourizer)  # No trained model needed: only the views and their join.
+    colourizer.size, colourizer.head, colourizer.input_mode, colourizer.training = size, "mask", "colour", False
+    colourizer.network = lambda views, training: (np.asarray(views)[..., :1] + 1) / 2
+    photo = np.zeros((300, 400, 3), np.float32)
+    photo[50:150, 100:250, 0] = 1
+    small = colourizer.network_input(photo)
+    assert small.shape == (data.jitter_size(size), data.jitter_size(size), 3)
+    views = colourizer.views(small)
+    assert len(views) == 5 and all(view.shape == (size, size, 3) for view in views)
+    joined = colourizer.join([colourizer.network(view, False) for view in views], small.shape[0])
+    red = (small[..., :1] + 1) / 2
+    assert np.abs(joined - red).mean() < 0.01 and np.abs(joined - red).max() < 0.5
+
+
 def test_folder_in_folder_out_at_each_size(tiny_run, tmp_path):
     """Files of 8 and 16 bits, at sizes other than the network's, come out as the model makes them from the
     decoded photo in float: the same decision, the same colour."""
