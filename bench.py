@@ -436,9 +436,9 @@ def main(argv=None):
     parser.add_argument("--pairs", type=int, nargs="+", default=[0, 5, 10, 20], help="finetune: numbers of "
                         "corrected pairs (0: the control, the same minutes of training without any)")
     parser.add_argument("--clips", type=int, default=2, help="video: clips per photo (default 2)")
-    parser.add_argument("--carry", type=float, nargs="+", default=[0.6, 0.8], help="video: weights of the "
+    parser.add_argument("--carry", type=float, nargs="+", default=[0.2, 0.4, 0.6], help="video: weights of the "
                         "carried mask to compare")
-    parser.add_argument("--margin", type=float, nargs="+", default=[0, 0.1, 0.2], help="video: hysteresis "
+    parser.add_argument("--margin", type=float, nargs="+", default=[0, 0.05, 0.1], help="video: hysteresis "
                         "margins to compare")
     parser.add_argument("--cuts", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7], help="cut: where to cut "
                         "the mask")

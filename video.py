@@ -24,8 +24,8 @@ import numpy as np
 from data import atomic_path, luminance, resize, to_float, to_uint
 from predict import CUT, Progress
 
-CARRY = 0.6  # Weight of the carried mask in each frame's blend (chosen on clips: bench.py video).
-MARGIN = 0.1  # Hysteresis of the cut around CUT (chosen likewise).
+CARRY = 0.2  # Weight of the carried mask in each frame's blend (chosen on clips: bench.py video).
+MARGIN = 0.05  # Hysteresis of the cut around CUT (chosen likewise).
 BATCH = 8  # Frames per network call.
 BLUR = 1.5  # Sigma in pixels of the blur before the flow.
 FLOW_SIDE = 256  # Width at which the decision is carried along the optical flow.
