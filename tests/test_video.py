@@ -50,20 +50,22 @@ def test_a_clip_keeps_its_frames_size_rate_and_audio(tiny_run, tmp_path):
 
 
 def test_steady_mode_flickers_less_and_keeps_the_objects(tiny_run):
-    """A network unsure everywhere (the disc's mask plus fresh noise in each frame, in blobs larger than the
-    smoothing before the cut) flickers frame by frame; carried along the flow, the decision flickers less than
-    half as much, and finds the disc as well."""
+    """A network unsure everywhere (the disc's mask plus fresh noise in each frame, in blobs, added to the mask
+    its views make) flickers frame by frame; carried along the flow, the decision flickers less than half as
+    much, and finds the disc as well."""
     colourizer = predict.Colourizer(*predict.load_run(tiny_run[0]))
     clip, targets = moving_disc_clip(32)
+    colourizer.network = lambda views, training: np.where(  # Sure of the red disc in each view...
+        (views[..., :1] > 0.6) & (views[..., 1:2] < -0.5), 0.85, 0.15).astype(np.float32)
+    sure = colourizer.probabilities
     scores = {}
     for steady in (None, video.SteadyMask()):
         rng = np.random.default_rng(0)
 
-        def unsure(batch, training):
-            red = (batch[..., :1] > 0.6) & (batch[..., 1:2] < -0.5)  # The disc, in [-1, 1].
-            blobs = [cv2.resize(rng.normal(0, 0.25, (4, 4)), red.shape[2:0:-1]) for _ in red]
-            return np.clip(0.5 + 0.35 * (2 * red - 1) + np.stack(blobs)[..., None], 0, 1).astype(np.float32)
-        colourizer.network = unsure
+        def unsure(smalls):  # ...then unsure of each frame as a whole: noise after the views are joined.
+            return [np.clip(mask + cv2.resize(rng.normal(0, 0.25, (4, 4)), mask.shape[1::-1])[..., None], 0, 1)
+                    for mask in sure(smalls)]
+        colourizer.probabilities = unsure
         outputs = video.colour_frames(colourizer, clip, steady)
         counts = np.sum([evaluate.colour_counts(t, o) for t, o in zip(targets, outputs)], axis=0)
         scores[steady is not None] = evaluate.flicker(targets, outputs), evaluate.iou(*counts)
