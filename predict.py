@@ -216,7 +216,7 @@ class Colourizer:
         """The network's inputs for one photo: the whole at its size, and the four corners of the copy at the
         training scale, which together cover it."""
         size = self.size
-        whole = cv2.resize(small, (size, size), interpolation=cv2.INTER_AREA)  # data.resize would clip it to [0, 1].
+        whole = resize((small + 1) / 2, size, size) * 2 - 1  # resize keeps floats in [0, 1].
         return [whole] + [small[y:y + size, x:x + size] for y, x in self.corners(small.shape[0])]
 
     def join(self, outputs, side):
@@ -239,7 +239,7 @@ class Colourizer:
             outputs = [np.asarray(self.network(x[None], training=True), np.float32)[0] for x in views]
         else:
             outputs = list(np.asarray(self.network(views, training=False), dtype=np.float32))
-        count = len(outputs) // max(1, len(smalls))
+        count = len(outputs) // len(smalls)  # Views per photo.
         outputs = [self.join(outputs[i * count:(i + 1) * count], small.shape[0]) for i, small in enumerate(smalls)]
         return [smooth(x, small) for x, small in zip(outputs, smalls)] if self.head == "mask" else outputs
 

@@ -38,8 +38,8 @@ class BadVideo(Exception):
 
 class SteadyMask:
     """Each call takes a frame's gray (at most FLOW_SIDE wide, in the frame's shape) and its mask probability (as
-    Colourizer.probabilities gives it) and returns its decision, 0 or 1 at that size: the probability blended with the
-    previous frame's blend, both carried along the optical flow between the two frames, then cut with
+    Colourizer.probabilities gives it) and returns its decision, 0 or 1 at that size: the probability blended with
+    the previous frame's blend, both carried along the optical flow between the two frames, then cut with
     hysteresis: a pixel the carried decision kept stays kept down to CUT - margin, and one it dropped needs
     CUT + margin to be kept."""
 
