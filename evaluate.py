@@ -111,19 +111,32 @@ def colour_iou(target, output):
     return iou(*colour_counts(target, output))
 
 
-def flicker(targets, outputs):
+def flicker(targets, outputs, skip_edges=0):
     """For a video: the share of pixels whose decision (visible colour or not) changes between consecutive output
-    frames where the target's does not; 0 for an output that is steady wherever its target is."""
+    frames where the target's does not; 0 for an output that is steady wherever its target is. With `skip_edges`,
+    only pixels more than `skip_edges` pixels from every edge between colour and gray (of the target and of the
+    output, in both frames) count, over the same pixels: regions that flip, not edges moving with what moves."""
     changed = still = 0
     previous = None
     for target, output in zip(targets, outputs):
         decisions = [coloured(x) for x in common_size(target, output)]
         if previous:
             target_still = decisions[0] == previous[0]
-            changed += int(np.sum((decisions[1] != previous[1]) & target_still))
+            flipped = (decisions[1] != previous[1]) & target_still
+            if skip_edges:
+                flipped &= ~near_edges(decisions + previous, skip_edges)
+            changed += int(np.sum(flipped))
             still += int(np.sum(target_still))
         previous = decisions
     return changed / max(still, 1)
+
+
+def near_edges(decisions, distance):
+    """Boolean map of the pixels at most `distance` pixels (in rows and in columns) from an edge of any of the
+    boolean maps `decisions`: a pixel that differs from one of its 4 neighbours."""
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    edges = sum(cv2.morphologyEx(d.astype(np.uint8), cv2.MORPH_GRADIENT, cross) for d in decisions)
+    return cv2.dilate(edges, np.ones((2 * distance + 1,) * 2, np.uint8)) > 0
 
 
 def chroma_error(target, output):

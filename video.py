@@ -7,11 +7,11 @@ PyAV reads and writes the files. Its wheel ships FFmpeg with H.264 and AAC, so t
 OpenCV alone cannot do. The output is H.264 MP4 with the clip's size, frames and timestamps (a variable frame rate
 stays variable); a phone video's rotation is applied, so the output plays upright.
 
-Steady colour: a mask cut afresh in each frame flickers where the network is unsure, so an object keeps its colour
-in one frame and loses it in the next. Here each frame's mask is blended with the previous frame's steady mask,
-carried along the optical flow between the two frames (OpenCV's DIS flow, at FLOW_SIDE wide), so colour
-follows what moves instead of staying where it was; the blend is then cut near CUT as for photos, with a margin
-that a pixel must cross to change its carried decision.
+Steady colour: a mask cut afresh in each frame flickers where the network is unsure, so a region keeps its colour
+in one frame and loses it in the next. Here the previous frame's decision is carried along the optical flow
+between the two frames (OpenCV's DIS flow, at FLOW_SIDE wide), so it follows what moves; inside its regions a
+pixel changes its decision only when the new frame's mask is past the cut by a margin, and on its edges, which
+move with what moves, the new frame's mask decides alone.
 """
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +24,7 @@ import numpy as np
 from data import atomic_path, luminance, resize, to_float, to_uint
 from predict import CUT, Progress
 
-CARRY = 0.2  # Weight of the carried mask in each frame's blend (chosen on clips: bench.py video).
-MARGIN = 0.05  # Hysteresis of the cut around CUT (chosen likewise).
+MARGIN = 0.15  # Hysteresis of the cut around CUT inside the carried regions (chosen on clips: bench.py video).
 BATCH = 8  # Frames per network call.
 BLUR = 1.5  # Sigma in pixels of the blur before the flow.
 FLOW_SIDE = 256  # Width at which the decision is carried along the optical flow.
@@ -38,32 +37,33 @@ class BadVideo(Exception):
 
 class SteadyMask:
     """Each call takes a frame's gray (at most FLOW_SIDE wide, in the frame's shape) and its mask probability (as
-    Colourizer.probabilities gives it) and returns its decision, 0 or 1 at that size: the probability blended with
-    the previous frame's blend, both carried along the optical flow between the two frames, then cut with
-    hysteresis: a pixel the carried decision kept stays kept down to CUT - margin, and one it dropped needs
-    CUT + margin to be kept."""
+    Colourizer.probabilities gives it) and returns its decision, 0 or 1 at that size. The previous decision,
+    carried along the optical flow between the two frames, is kept with hysteresis inside its regions (pixels
+    whose 3 x 3 neighbourhood it decided alike): a kept pixel stays kept down to CUT - margin, and a dropped one
+    needs CUT + margin. On its edges the probability is cut at CUT, so an edge can follow its object."""
 
-    def __init__(self, carry=CARRY, margin=MARGIN):
-        self.carry, self.margin = carry, margin
+    def __init__(self, margin=MARGIN):
+        self.margin = margin
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-        self.previous = None  # (gray, blended probability, decision) of the previous frame.
+        self.previous = None  # (gray, decision) of the previous frame.
 
     def __call__(self, gray, probability):
         gray = cv2.GaussianBlur(gray, (0, 0), BLUR)  # The flow of the picture, not of its grain.
         cut = CUT
         if self.previous is not None:
-            last_gray, *last = self.previous
+            last_gray, last_decision = self.previous
             flow = self.flow.calc(gray, last_gray, None)  # Where each pixel of this frame was in the last one.
             height, width = probability.shape
             flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_AREA)
             flow *= (width / gray.shape[1], height / gray.shape[0])  # In the probability's pixels.
             rows, cols = np.indices(probability.shape, np.float32)
-            carried, kept = cv2.split(cv2.remap(np.dstack(last), cols + flow[..., 0], rows + flow[..., 1],
-                                                cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
-            probability = self.carry * carried + (1 - self.carry) * probability
-            cut = np.where(kept > 0.5, CUT - self.margin, CUT + self.margin)
+            kept = cv2.remap(last_decision, cols + flow[..., 0], rows + flow[..., 1], cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+            around = cv2.blur(kept, (3, 3))
+            inside = (around > 0.999) | (around < 0.001)
+            cut = np.where(inside, np.where(kept > 0.5, CUT - self.margin, CUT + self.margin), CUT)
         decision = (probability > cut).astype(np.float32)
-        self.previous = (gray, probability.astype(np.float32), decision)
+        self.previous = (gray, decision)
         return decision
 
 

@@ -47,6 +47,26 @@ def test_chroma_error_oracle():
     assert ev.chroma_error(solid(RED), half) == pytest.approx(104.6 / 2, abs=0.5)
 
 
+def test_flicker_oracle():
+    """A red square moves a column a frame across a 16 x 16 gray frame (248 pixels of each step keep their target).
+    An output one column off moves with it: its edges change 8 pixels a step where the target does not. An output
+    whose 8 x 8 block turns red for one frame flips 64 pixels twice, 36 of them more than a pixel from an edge."""
+    def frame(left, block=False):
+        image = solid((0.5, 0.5, 0.5), 16, 16)
+        image[2:6, left:left + 4] = RED
+        if block:
+            image[8:, 8:] = RED
+        return image
+    targets = [frame(left) for left in (1, 2, 3)]
+    assert ev.flicker(targets, targets) == 0.0
+    shifted = [frame(left + 1) for left in (1, 2, 3)]
+    assert ev.flicker(targets, shifted) == pytest.approx(16 / 496)
+    assert ev.flicker(targets, shifted, skip_edges=1) == 0.0
+    flipping = [frame(1), frame(2, block=True), frame(3)]
+    assert ev.flicker(targets, flipping) == pytest.approx(128 / 496)
+    assert ev.flicker(targets, flipping, skip_edges=1) == pytest.approx(72 / 496)
+
+
 def test_seed_similarity_oracle():
     """The study's measure: grayscale histogram correlation. Colour does not move it at all."""
     ramp = np.repeat(np.linspace(0, 1, 16, dtype=np.float32)[None, :, None], 3, axis=2).repeat(4, axis=0)

@@ -75,12 +75,16 @@ def test_steady_mode_flickers_less_and_keeps_the_objects(tiny_run):
 
 
 def test_a_decision_changes_only_past_the_margin():
-    """Hysteresis alone (no blend, a still picture): kept stays kept down to CUT - margin, dropped stays dropped
-    up to CUT + margin."""
-    steady, gray = video.SteadyMask(carry=0, margin=0.1), np.zeros((24, 32), np.uint8)
+    """A still picture: inside a region, kept stays kept down to CUT - margin and dropped stays dropped up to
+    CUT + margin; on the region's edge the plain cut decides."""
+    steady, gray = video.SteadyMask(margin=0.1), np.zeros((24, 32), np.uint8)
     offsets = (0.2, -0.05, -0.15, 0.05, 0.15)  # From CUT: kept, still kept, dropped, still dropped, kept.
     decisions = [steady(gray, np.full((16, 16), video.CUT + d, np.float32)).mean() for d in offsets]
     assert decisions == [1, 1, 0, 0, 1]
+    left_kept = np.where(np.arange(16) < 8, video.CUT + 0.2, video.CUT - 0.2).astype(np.float32)[None].repeat(16, 0)
+    steady(gray, left_kept)
+    decision = steady(gray, np.full((16, 16), video.CUT - 0.05, np.float32))  # Still kept inside, not on the edge.
+    assert decision[:, :7].all() and not decision[:, 7:].any()
 
 
 def test_a_folder_of_photos_and_videos(tiny_run, tmp_path):
