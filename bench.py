@@ -269,27 +269,38 @@ def bench_quality(benchmark, minutes, seeds, out, flags):
 def bench_finetune(run_dir, benchmark, counts, minutes, out, flags):
     """The correct-and-fine-tune loop, measured: the run's N worst-scored pairs of the benchmark's val split stand
     for photos a person corrected; `train.py --init RUN` trains on them beside the run's own training pairs for
-    `minutes` (with `flags`, more train.py options); the benchmark's test split (other photos) and the rest of val
-    are scored before and after."""
+    `minutes` (with `flags`, more train.py options). Scored before and after, never on a corrected pair: the
+    other layouts of the corrected pairs' photos (the rest of a shoot), the val photos with no corrected pair,
+    and the test split (other photos again)."""
     import shutil
 
     import evaluate
 
     out, benchmark = Path(out), Path(benchmark)
     config = json.loads((Path(run_dir) / "config.json").read_text())
-    before = evaluate.evaluate(benchmark, model=run_dir, report=out / "before", log=data.silent)
-    rows = list(csv.DictReader((out / "before" / "per_image.csv").open()))
-    val = sorted((row for row in rows if row["split"] == "val"), key=lambda row: float(row["colour_iou"]))
-    worst = [row["stem"] for row in val]
-    print(f"before: test {before['test']['pooled_colour_iou']:.3f}")
+
+    def scored(model, report):
+        evaluate.evaluate(benchmark, model=model, report=out / report, log=data.silent)
+        return list(csv.DictReader((out / report / "per_image.csv").open()))
+
+    def pooled(rows):
+        return evaluate.iou(sum(int(row["intersection"]) for row in rows), sum(int(row["union"]) for row in rows))
+
+    def photo(row):
+        return row["stem"].rsplit("_", 1)[0]  # make_benchmark.py names a layout PHOTO_INDEX.
+
+    before = scored(run_dir, "before")
+    val = sorted((row for row in before if row["split"] == "val"), key=lambda row: float(row["colour_iou"]))
     for count in counts:
+        corrected = {row["stem"] for row in val[:count]}
+        shoot = {photo(row) for row in val[:count]}
         folder = out / f"corrected-{count}"
         shutil.rmtree(folder, ignore_errors=True)
         for path in Path(config["data"], "train").iterdir():
             (folder / "train").mkdir(parents=True, exist_ok=True)
             (folder / "train" / path.name).symlink_to(path)
         for path in (benchmark / "val").iterdir():
-            split = "train" if path.stem in worst[:count] else "val"
+            split = "train" if path.stem in corrected else "val"
             (folder / split).mkdir(parents=True, exist_ok=True)
             (folder / split / path.name).symlink_to(path.resolve())
         (folder / "test").symlink_to((benchmark / "test").resolve())
@@ -298,13 +309,15 @@ def bench_finetune(run_dir, benchmark, counts, minutes, out, flags):
         subprocess.run([sys.executable, str(Path(__file__).parent / "train.py"), "--init", str(run_dir), "--data",
                         str(folder), "--out", str(tuned), "--minutes", str(minutes), *flags], check=True,
                        stdout=subprocess.DEVNULL)
-        measured = json.loads((tuned / "held_out.json").read_text())  # train.py scored val/ and test/.
-        after_val = measured["by_test_mode"][measured["test_mode"]]["pooled_colour_iou"]
-        others = evaluate.evaluate(folder / "val", model=run_dir, log=data.silent)["val"]["pooled_colour_iou"]
-        print(f"{count} corrected pairs, {minutes:g} min {' '.join(flags)}: test "
-              f"{before['test']['pooled_colour_iou']:.3f} -> "
-              f"{measured['results']['model']['pooled_colour_iou']:.3f}; the other val pairs {others:.3f} -> "
-              f"{after_val:.3f}", flush=True)
+        after = scored(tuned, f"after-{count}")
+        groups = {"the rest of their photos": lambda row: row["split"] == "val" and photo(row) in shoot,
+                  "other val photos": lambda row: row["split"] == "val" and photo(row) not in shoot,
+                  "test": lambda row: row["split"] == "test"}
+        scores = [(name, *(pooled([r for r in rows if keep(r) and r["stem"] not in corrected])
+                           for rows in (before, after)))
+                  for name, keep in groups.items() if any(keep(r) for r in before)]
+        print(f"{count} corrected pairs, {minutes:g} min {' '.join(flags)}: " + "; ".join(
+            f"{name} {old:.3f} -> {new:.3f}" for name, old, new in scores), flush=True)
 
 
 def bench_cut(run_dir, benchmark, cuts):
