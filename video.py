@@ -79,15 +79,17 @@ def upright(image, rotation):
 
 
 def planes(frame):
-    """A decoded frame, upright, as [Y, U, V, guide]: its yuv420p planes (uint8; U and V have half its width and
-    height, rounded up) and an RGB copy of the size of U and V, which the network and the guided filter see."""
+    """A decoded frame, upright, as [Y, U, V, guide]: its yuv420p planes (uint8; an odd last row or column is
+    cropped, so U and V have half its width and height) and an RGB copy of the size of U and V, which the network
+    and the guided filter see."""
     rotation = getattr(frame, "rotation", 0)
     if frame.format.name != "yuv420p":
         frame = frame.reformat(format="yuv420p")
-    yuv = plane_arrays(frame)
-    height, width = yuv[1].shape
-    guide = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
-    return [upright(image, rotation) for image in (*yuv, guide)]
+    height, width = frame.height // 2, frame.width // 2
+    y, u, v = plane_arrays(frame)
+    guide = frame.reformat(width=-(-frame.width // 2), height=-(-frame.height // 2), format="rgb24").to_ndarray()
+    return [upright(image, rotation) for image in (y[:2 * height, :2 * width], u[:height, :width],
+                                                     v[:height, :width], guide[:height, :width])]
 
 
 def plane_arrays(frame):
@@ -133,6 +135,10 @@ def colour_video(source, target, colourizer, steady=True, log=print):
         video.thread_type = "AUTO"
         audio = reader.streams.audio[0] if reader.streams.audio else None
         progress = Progress(video.frames or 0, log, "frames", f"{Path(source).name}: ")
+        width, height = video.codec_context.width, video.codec_context.height
+        if width % 2 or height % 2:
+            progress.log(f"{Path(source).name}: {width}x{height} is cropped to {width // 2 * 2}x{height // 2 * 2}: "
+                         "H.264 needs an even width and height")
         try:
             with atomic_path(target) as temporary:
                 with av.open(str(temporary), "w", format="mp4") as writer:

@@ -160,6 +160,22 @@ def test_a_phone_video_comes_out_upright(tiny_run, tmp_path):
     assert output[:12, -12:].mean() > 200 and output[:12, :12].mean() < 50
 
 
+def test_an_odd_sized_video_is_cropped_to_even(tiny_run, tmp_path):
+    """H.264 in 4:2:0 needs an even width and height: a 95 x 63 clip (lossless FFV1) comes out 94 x 62, with a
+    message."""
+    with av.open(str(tmp_path / "odd.mkv"), "w") as container:
+        stream = container.add_stream("ffv1", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 95, 63, "yuv420p"
+        for rgb in moving_disc_clip(6)[0]:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:63, :95]),
+                                                                   format="rgb24")))
+        container.mux(stream.encode(None))
+    messages = []
+    written, _, failed = predict.run(tmp_path / "odd.mkv", tmp_path / "out.mp4", tiny_run[0], log=messages.append)
+    assert (written, failed) == (1, 0) and any("cropped to 94x62" in message for message in messages)
+    assert streams(tmp_path / "out.mp4")[:3] == (6, 94, 62)
+
+
 def test_a_variable_frame_rate_keeps_its_timestamps(tiny_run, tmp_path):
     times = [0, 1, 2, 5, 6, 10, 11, 12]
     video.write_video(tmp_path / "clip.mp4", moving_disc_clip(len(times))[0], fps=10, times=times)
