@@ -369,8 +369,8 @@ def bench_video(run_dir, clips, margins, strip=None):
             for frames, masks, targets in made:
                 if setting == "exact":  # The floor of the way back to full resolution: a perfect network.
                     side = colourizer.size
-                    outputs = video.colour_frames(colourizer, frames, decisions=[
-                        colourizer.cut(data.resize(mask, side, side)) for mask in masks])
+                    outputs = [colourizer.apply(frame, colourizer.cut(data.resize(mask, side, side)))
+                               for frame, mask in zip(frames, masks)]
                 else:
                     steady = None if setting is None else video.SteadyMask(setting)
                     outputs = video.colour_frames(colourizer, frames, steady)

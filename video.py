@@ -7,11 +7,6 @@ PyAV reads and writes the files. Its wheel ships FFmpeg with H.264 and AAC, so t
 OpenCV alone cannot do. The output is H.264 MP4 with the clip's size, frames and timestamps (a variable frame rate
 stays variable); a phone video's rotation is applied, so the output plays upright.
 
-A video frame is already what the style needs: its luma plane is its gray, and its colour lives in two chroma
-planes of a quarter of its pixels. So the luma is written as it is, and dropping colour brings the chroma to
-neutral (data.splash in YUV terms), with the mask worked out at the chroma planes' size: the same style as for
-a photo with a quarter of the work and no conversion to RGB and back.
-
 Steady colour: a mask cut afresh in each frame flickers where the network is unsure, so a region keeps its colour
 in one frame and loses it in the next. Here the previous frame's decision is carried along the optical flow
 between the two frames (OpenCV's DIS flow, at FLOW_SIDE wide), so it follows what moves; inside its regions a
@@ -72,52 +67,15 @@ class SteadyMask:
         return decision
 
 
-def upright(image, rotation):
-    """A decoded picture turned as its rotation metadata says (degrees counter-clockwise, as FFmpeg reports)."""
+def upright(rgb, rotation):
+    """A decoded frame turned as its rotation metadata says (degrees counter-clockwise, as FFmpeg reports)."""
     turns = round(rotation / 90) % 4
-    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
-def planes(frame):
-    """A decoded frame, upright, as [Y, U, V, guide]: its yuv420p planes (uint8; an odd last row or column is
-    cropped, so U and V have half its width and height) and an RGB copy of the size of U and V, which the network
-    and the guided filter see."""
-    rotation = getattr(frame, "rotation", 0)
-    if frame.format.name != "yuv420p":
-        frame = frame.reformat(format="yuv420p")
-    height, width = frame.height // 2, frame.width // 2
-    y, u, v = plane_arrays(frame)
-    guide = frame.reformat(width=-(-frame.width // 2), height=-(-frame.height // 2), format="rgb24").to_ndarray()
-    return [upright(image, rotation) for image in (y[:2 * height, :2 * width], u[:height, :width],
-                                                     v[:height, :width], guide[:height, :width])]
-
-
-def plane_arrays(frame):
-    """Copies of an 8-bit planar frame's planes, as uint8 arrays."""
-    return [np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width].copy()
-            for plane in frame.planes]
-
-
-def yuv_frame(y, u, v):
-    """A yuv420p av.VideoFrame of three planes."""
-    frame = av.VideoFrame(y.shape[1], y.shape[0], "yuv420p")
-    for plane, pixels in zip(frame.planes, (y, u, v)):
-        np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width] = pixels
-    return frame
-
-
-def colour_frame(colourizer, picture, decision):
-    """The output frame (yuv420p) of a picture from planes() and the network's decision for its guide: the luma as
-    it is; a mask-head model's mask, at the chroma planes' size, brings U and V towards neutral (128) where it
-    drops colour; an rgb-head model's colour is added to the guide's gray and converted to U and V."""
-    y, u, v, guide = picture
-    if colourizer.head == "mask":
-        mask = colourizer.full_mask(guide, decision)[..., 0]
-        u, v = ((128 + mask * (chroma - np.float32(128)) + 0.5).astype(np.uint8) for chroma in (u, v))
-    else:
-        coloured = av.VideoFrame.from_ndarray(colourizer.apply(guide, decision), format="rgb24")
-        u, v = plane_arrays(coloured.reformat(format="yuv444p"))[1:]
-    return yuv_frame(y, u, v)
+def even(rgb):
+    """An image without its last row or column where their number is odd: H.264 in 4:2:0 needs even sizes."""
+    return rgb[:rgb.shape[0] // 2 * 2, :rgb.shape[1] // 2 * 2]
 
 
 def colour_video(source, target, colourizer, steady=True, log=print):
@@ -186,9 +144,10 @@ class Writer:
             for frame in packet.decode():
                 self.container.mux(self.out_audio.encode(frame))
 
-    def write_frame(self, frame, pts):
+    def write_frame(self, rgb, pts):
         if self.out_video is None:
-            self.open(frame.height, frame.width)
+            self.open(*rgb.shape[:2])
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         frame.pts, frame.time_base = pts, self.video.time_base
         self.container.mux(self.out_video.encode(frame))
 
@@ -222,10 +181,9 @@ def transcode(reader, video, audio, container, colourizer, steady, progress):
 
     with ThreadPoolExecutor(max_workers=2) as pool, ThreadPoolExecutor(max_workers=1) as encoder:
         def flush():
-            pictures = [planes(frame) for frame in batch]
-            decisions = decide(colourizer, [guide for *_, guide in pictures], steady_mask)
-            outputs = [pool.submit(colour_frame, colourizer, picture, decision)
-                       for picture, decision in zip(pictures, decisions)]
+            rgbs = [upright(even(frame.to_ndarray(format="rgb24")), getattr(frame, "rotation", 0)) for frame in batch]
+            outputs = [pool.submit(colourizer.apply, rgb, decision)
+                       for rgb, decision in zip(rgbs, decide(colourizer, rgbs, steady_mask))]
             writes.append((len(batch), encoder.submit(write, [frame.pts for frame in batch], outputs)))
             batch.clear()
             written(ahead=BATCH)  # One batch in the threads while the next is decided: memory stays bounded.
@@ -248,32 +206,27 @@ def transcode(reader, video, audio, container, colourizer, steady, progress):
         return written(ahead=0)
 
 
-def decide(colourizer, guides, steady_mask):
+def decide(colourizer, rgbs, steady_mask):
     """Each frame's decision, as Colourizer.decide makes it for a photo, or made steady by a SteadyMask, with the
     flow measured on a gray copy at most FLOW_SIDE wide (the network's square copy is too coarse for it)."""
-    smalls = [colourizer.network_input(guide) for guide in guides]
+    smalls = [colourizer.network_input(rgb) for rgb in rgbs]
     if steady_mask is None:
         return colourizer.decide(smalls)
     decisions = []
-    for guide, probability in zip(guides, colourizer.probabilities(smalls)):
-        width = min(FLOW_SIDE, guide.shape[1])
-        height = max(1, round(guide.shape[0] * width / guide.shape[1]))
-        gray = to_uint(luminance(to_float(resize(guide, width, height)))[..., 0])
+    for rgb, probability in zip(rgbs, colourizer.probabilities(smalls)):
+        width = min(FLOW_SIDE, rgb.shape[1])
+        height = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
+        gray = to_uint(luminance(to_float(resize(rgb, width, height)))[..., 0])
         decisions.append(steady_mask(gray, probability[..., 0])[..., None])
     return decisions
 
 
-def colour_frames(colourizer, frames, steady_mask=None, decisions=None):
-    """RGB frames held in memory (even sizes), coloured as a clip is, BATCH at a time, back as uint8 RGB: for the
-    benchmarks and tests. With `decisions` (at the network's size), those instead of the network's."""
+def colour_frames(colourizer, frames, steady_mask=None):
+    """RGB frames held in memory, coloured as a clip is, BATCH at a time: for the benchmarks and tests."""
     outputs = []
     for start in range(0, len(frames), BATCH):
-        pictures = [planes(av.VideoFrame.from_ndarray(to_uint(rgb), format="rgb24"))
-                    for rgb in frames[start:start + BATCH]]
-        batch = decisions[start:start + BATCH] if decisions else decide(colourizer, [p[3] for p in pictures],
-                                                                           steady_mask)
-        outputs += [colour_frame(colourizer, picture, decision).to_ndarray(format="rgb24")
-                    for picture, decision in zip(pictures, batch)]
+        rgbs = frames[start:start + BATCH]
+        outputs += map(colourizer.apply, rgbs, decide(colourizer, rgbs, steady_mask))
     return outputs
 
 
