@@ -32,7 +32,7 @@ from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, He
                   write_image)
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled,
-DETAIL = 4  # and at least at this many times the mask's size and a 1/DETAIL of the photo's (He et al.'s ratio).
+DETAIL = 4  # and at least at a 1/DETAIL of the photo's size (He et al.'s ratio) and twice the mask's.
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
 RADIUS = 1  # Window radius in mask pixels: enough to move a blurry edge onto the photo's edge.
 SMOOTH = 1 / 32  # Radius, as a share of the network's side, of the guided filter on its mask before the cut.
@@ -71,38 +71,37 @@ def guided_filter(mask, guide, radius=RADIUS):
     caller working a strip at a time never holds the whole mask.
     """
     height, width = guide.shape[:2]
-    side = min(WORK_SIDE, max(DETAIL * max(mask.shape), max(height, width) / DETAIL))
+    side = min(WORK_SIDE, max(2 * max(mask.shape), max(height, width) / DETAIL))
     scale = min(1.0, side / max(height, width))
     work_w, work_h = max(1, round(width * scale)), max(1, round(height * scale))
-    image = to_float(resize(guide, work_w, work_h))
     p = cv2.resize(mask.astype(np.float32), (work_w, work_h), interpolation=cv2.INTER_LINEAR)
     radius = max(1, round(radius * max(work_w / mask.shape[1], work_h / mask.shape[0])))
-    mean_i = box(image, radius)
+    colours = cv2.split(to_float(resize(guide, work_w, work_h)))  # Whole planes: faster arithmetic than views.
+    means = [box(x, radius) for x in colours]
     mean_p = box(p, radius)
-    cov = box(image * p[..., None], radius) - mean_i * mean_p[..., None]
-    channels = [image[..., k] for k in range(3)]
-    means = [mean_i[..., k] for k in range(3)]
+    cov = [box(x * p, radius) - mean * mean_p for x, mean in zip(colours, means)]
 
     def var(j, k):
-        return box(channels[j] * channels[k], radius) - means[j] * means[k] + (GUIDE_EPS if j == k else 0)
+        return box(colours[j] * colours[k], radius) - means[j] * means[k] + (GUIDE_EPS if j == k else 0)
 
     rr, rg, rb, gg, gb, bb = var(0, 0), var(0, 1), var(0, 2), var(1, 1), var(1, 2), var(2, 2)
     # Inverse of the symmetric 3x3 covariance by cofactors, for every pixel at once.
     i_rr, i_rg, i_rb = gg * bb - gb * gb, gb * rb - rg * bb, rg * gb - gg * rb
     i_gg, i_gb, i_bb = rr * bb - rb * rb, rb * rg - rr * gb, rr * gg - rg * rg
     det = rr * i_rr + rg * i_rg + rb * i_rb
-    c_r, c_g, c_b = cov[..., 0], cov[..., 1], cov[..., 2]
-    a = np.dstack([i_rr * c_r + i_rg * c_g + i_rb * c_b,
-                   i_rg * c_r + i_gg * c_g + i_gb * c_b,
-                   i_rb * c_r + i_gb * c_g + i_bb * c_b]) / det[..., None]
-    b = mean_p - np.einsum("ijk,ijk->ij", a, mean_i)
-    # Upsampled to the full width here and to the full height a strip at a time: a full-size copy of `a` alone
-    # would take 12 bytes a pixel.
-    a = cv2.resize(box(a, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
-    b = cv2.resize(box(b, radius), (width, work_h), interpolation=cv2.INTER_LINEAR)
+    a = [(i_rr * cov[0] + i_rg * cov[1] + i_rb * cov[2]) / det,
+         (i_rg * cov[0] + i_gg * cov[1] + i_gb * cov[2]) / det,
+         (i_rb * cov[0] + i_gb * cov[1] + i_bb * cov[2]) / det]
+    b = mean_p - a[0] * means[0] - a[1] * means[1] - a[2] * means[2]
+    coefficients = cv2.merge([box(x, radius) for x in (*a, b)])  # q = a . pixel + b, at the working size.
+    sx, sy = work_w / width, work_h / height
 
     def mask_rows(rows, pixels):
-        q = np.einsum("ijk,ijk->ij", upsampled_rows(a, height, rows), pixels) + upsampled_rows(b, height, rows)
+        # Linear upsampling of the rows' coefficients, with cv2.resize's pixel-centre rule.
+        to_work = np.float32([[sx, 0, 0.5 * sx - 0.5], [0, sy, (rows.start + 0.5) * sy - 0.5]])
+        a_b = cv2.warpAffine(coefficients, to_work, (width, rows.stop - rows.start),
+                             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        q = np.einsum("ijk,ijk->ij", a_b[..., :3], pixels) + a_b[..., 3]
         q = cv2.threshold(q, SNAP, 0, cv2.THRESH_TOZERO)[1]  # Up to SNAP (and below 0) becomes 0,
         return 1 - cv2.threshold(1 - q, SNAP, 0, cv2.THRESH_TOZERO)[1]  # from 1 - SNAP (and above 1) 1.
     return mask_rows
@@ -114,15 +113,6 @@ def smooth(mask, small):
     object follows the object around it, and the edge stays where the colour changes."""
     radius = max(1, round(SMOOTH * mask.shape[1]))
     return guided_upsample(mask[..., 0], ((small + 1) / 2).astype(np.float32), radius)[..., None]
-
-
-def upsampled_rows(image, height, rows):
-    """Rows `rows` of `image` linearly upsampled to `height` rows, with the pixel-centre rule of cv2.resize."""
-    y = np.clip((np.arange(rows.start, rows.stop) + 0.5) * (image.shape[0] / height) - 0.5, 0, image.shape[0] - 1)
-    top = np.floor(y).astype(int)
-    below = np.minimum(top + 1, image.shape[0] - 1)
-    weight = (y - top).astype(np.float32).reshape(-1, *[1] * (image.ndim - 1))
-    return image[top] * (1 - weight) + image[below] * weight
 
 
 def in_strips(photo, function):
