@@ -40,7 +40,7 @@ CUT = 0.6  # The network's mask is cut here: the style keeps or drops whole obje
 # 0.6 rather than 0.5: it scored higher on the benchmark's val split in every run measured (docs/experiments.md).
 SNAP = 0.01  # Mask values this close to 0 or 1 become exactly 0 or 1: what is dropped is exactly gray.
 BATCH_PIXELS = 24_000_000  # A batch of photos closes early at this many pixels: two 12-megapixel photos.
-STRIP = 256  # Rows of a full-resolution photo worked on at once, so memory stays bounded for large photos.
+STRIP = 64  # Rows of a full-resolution photo worked on at once: memory stays bounded, and the cache holds them.
 FORMATS = {"jpg": ".jpg", "jpeg": ".jpg", "png": ".png", "webp": ".webp", "tif": ".tif", "tiff": ".tif",
            "bmp": ".bmp"}
 
