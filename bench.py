@@ -343,8 +343,8 @@ def bench_video(run_dir, clips, margins, strip=None):
     a perfect network would score) and steady (video.SteadyMask with each hysteresis `margin`): pooled colour IoU
     over all frames, flicker (evaluate.flicker) and the part of it in regions, more than EDGE pixels from an edge
     (an edge moves with what moves, so flicker counts it even when the decision on the object is steady). Then
-    frames/s of predict.py on a 720p H.264 clip, end to end: decoding, the network, full-resolution work and
-    encoding. With `strip`, four frames of a test clip before and after (steady) go to that image."""
+    frames/s of predict.py's video path on a 720p H.264 clip, end to end: decoding, the network, full-resolution
+    work and encoding. With `strip`, four frames of a test clip before and after (steady) go to that image."""
     import random
 
     import evaluate
@@ -392,12 +392,12 @@ def bench_video(run_dir, clips, margins, strip=None):
         source = Path(folder) / "720p.mp4"
         video.write_video(source, [data.to_uint(frame) for frame, _ in clip], fps=24)
         times = []
-        for _ in range(3):
+        for run in range(3):
             start = time.perf_counter()
-            predict.run(source, Path(folder) / "out.mp4", run_dir, log=data.silent)
+            video.colour_video(source, Path(folder) / f"out{run}.mp4", colourizer, log=data.silent)
             times.append(time.perf_counter() - start)
-    print(f"720p: {96 / statistics.median(times):.1f} frames/s end to end (median of 3 runs of a 96-frame clip, "
-          "model loading included)")
+    print(f"720p: {96 / statistics.median(times):.1f} frames/s end to end, file to file (median of 3 runs of a "
+          "96-frame clip; the model, loaded once per run of predict.py, not counted)")
 
 
 def draw_curve(curve, width=720, height=420):
