@@ -264,10 +264,10 @@ def test_demo_dataset_is_reproducible(tmp_path):
     rebuilt = sorted((tmp_path / "demo").rglob("*.jpg"))
     assert [p.relative_to(ROOT / "datasets" / "demo") for p in shipped] == \
            [p.relative_to(tmp_path / "demo") for p in rebuilt]
-    for path in shipped[:5]:
+    for path in shipped:  # Another OpenCV version moves a few pixels of a cut-out's edge (5.1: 0.13% at most).
         ours = data.read_image(path)[0]
         theirs = data.read_image(tmp_path / "demo" / path.relative_to(ROOT / "datasets" / "demo"))[0]
-        assert np.abs(ours - theirs).max() < 2 / 255
+        assert np.mean(np.abs(ours - theirs) > 2 / 255) < 0.01, path.name
 
 
 def test_data_cli_reports_errors_without_traceback(tmp_path):
