@@ -416,8 +416,10 @@ def draw_curve(curve, width=720, height=420):
     for tick in np.arange(0, 1.01, 0.1):
         cv2.line(image, xy(math.exp(span[0]), tick), (right, xy(1, tick)[1]), gray, 1)
         cv2.putText(image, f"{tick:.1f}", (left - 40, xy(1, tick)[1] + 5), font, 0.45, black, 1, cv2.LINE_AA)
-    seeds = {m: min(len(points.get(m, [])) for points in curve.values()) for points in curve.values() for m in points}
-    for minutes in sorted(seeds):
+    all_minutes = sorted({m for points in curve.values() for m in points})
+    seeds = {m: min(len(points.get(m, [])) for points in curve.values()) for m in all_minutes}  # At every point.
+    most = max(seeds.values())
+    for minutes in all_minutes:
         cv2.putText(image, f"{minutes:g}", (xy(minutes, 0)[0] - 8, bottom + 20), font, 0.45, black, 1, cv2.LINE_AA)
     cv2.putText(image, "training minutes (python train.py --minutes M)", (left + 120, height - 15), font, 0.5,
                 black, 1, cv2.LINE_AA)
@@ -428,11 +430,11 @@ def draw_curve(curve, width=720, height=420):
         centres = [xy(m, statistics.mean(v)) for m, v in sorted(points.items())]
         for (m, v), centre in zip(sorted(points.items()), centres):
             cv2.line(image, xy(m, min(v)), xy(m, max(v)), colour, 2)
-            cv2.circle(image, centre, 4, colour, -1 if seeds[m] == max(seeds.values()) else 1, cv2.LINE_AA)
+            cv2.circle(image, centre, 4, colour, -1 if seeds[m] == most else 1, cv2.LINE_AA)
         cv2.polylines(image, [np.array(centres)], False, colour, 2, cv2.LINE_AA)
         cv2.putText(image, f"benchmark {split} (mean, range over seeds)", (left + 10, top + 20 + 20 * index), font,
                     0.5, colour, 1, cv2.LINE_AA)
-    fewer = sorted({count for count in seeds.values() if count < max(seeds.values())})
+    fewer = sorted({count for count in seeds.values() if count < most})
     if fewer:  # A point with fewer seeds than the others is hollow, and the legend says how many it has.
         cv2.putText(image, f"hollow: {' or '.join(map(str, fewer))} seed(s) only", (left + 10, top + 20 + 20 *
                     len(curve)), font, 0.5, black, 1, cv2.LINE_AA)
