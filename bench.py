@@ -9,6 +9,7 @@
     python bench.py finetune --model runs/latest --benchmark /tmp/benchmark   # the correct-and-teach-back loop
     python bench.py quality --benchmark /tmp/benchmark --minutes 2 5 10 15 --seeds 0 1 2   # time to quality
     python bench.py cut --benchmark /tmp/benchmark --model runs/latest   # pooled IoU at each cut of the mask
+    python bench.py misses --benchmark /tmp/benchmark --exact /tmp/exact --model runs/latest   # what it misses
 
 "Ours" is Pix2Pix.fit as train.py runs it (precision as train.py's --precision auto picks it; also in float32,
 to tell the two gains apart); "plain" is the same generator and discriminator trained by a hand-written
@@ -37,6 +38,7 @@ import model as pix2pix
 import train
 from model import keras
 
+REGION_SIZES = (0.005, 0.02, 0.08)  # bench.py misses: bounds of the kept regions' areas, shares of the picture.
 EDGE = 2  # Pixels from an edge that bench.py video leaves out of its "in regions" flicker: about one pixel of
 # the network's 143 px copy at the clips' 320 px width.
 
@@ -337,6 +339,51 @@ def bench_cut(run_dir, benchmark, cuts):
         predict.CUT = default
 
 
+def kept_missed_added(wanted, made):
+    """Pixel counts of two boolean maps: in both, in `wanted` only, in `made` only."""
+    return np.array([np.sum(wanted & made), np.sum(wanted & ~made), np.sum(~wanted & made)])
+
+
+def bench_misses(run_dir, benchmark, exact):
+    """Where a run loses on a benchmark built with `--exact DIR`, pooled over each split: the shares of the union of
+    colour (wanted or made) that the output misses and adds, against the target and against a perfect
+    model's output (the exact mask on the stored photo, so JPEG's own loss is left out); each photo's shares; and
+    how much of the kept regions (connected parts of the perfect output's colour) the output keeps, by area."""
+    import evaluate
+    import predict
+
+    colourizer = predict.Colourizer(*predict.load_run(run_dir))
+    bounds = ["0", *(f"{100 * size:g}" for size in REGION_SIZES), "100"]
+    for split, folder in data.find_split_dirs(benchmark).items():
+        items = evaluate.load_split(folder, log=data.silent)
+        rows = evaluate.evaluate_split(items, lambda stems, photos: colourizer(photos))
+        counts = np.zeros((2, 3))  # Against the target, then the perfect output: kept by both, missed, added.
+        by_photo = {}  # Against the perfect output.
+        kept, area = np.zeros(len(REGION_SIZES) + 1), np.zeros(len(REGION_SIZES) + 1)
+        for row in rows:
+            _, target, output = row["images"]
+            perfect = data.read_image(Path(exact) / f"{row['stem']}.png")[0]
+            made, wanted = evaluate.coloured(output), evaluate.coloured(perfect)
+            against_perfect = kept_missed_added(wanted, made)
+            counts += [kept_missed_added(evaluate.coloured(target), made), against_perfect]
+            by_photo.setdefault(row["stem"].rsplit("_", 1)[0], np.zeros(3))[:] += against_perfect
+            regions, labels, stats, _ = cv2.connectedComponentsWithStats(wanted.astype(np.uint8))
+            sizes = np.digitize(stats[1:, cv2.CC_STAT_AREA] / wanted.size, REGION_SIZES)
+            np.add.at(kept, sizes, np.bincount(labels[made], minlength=regions)[1:])
+            np.add.at(area, sizes, stats[1:, cv2.CC_STAT_AREA])
+        for name, (both, missed, added) in zip(("the target", "a perfect model"), counts):
+            union = both + missed + added
+            print(f"{split} against {name}: IoU {both / union:.3f}, missed {missed / union:.3f} and added "
+                  f"{added / union:.3f} of the union")
+        for photo, (both, missed, added) in sorted(by_photo.items()):
+            union = both + missed + added
+            print(f"  {photo}: {union / counts[1].sum():.3f} of the union, IoU {both / union:.3f}, missed "
+                  f"{missed / union:.3f}, added {added / union:.3f}")
+        print(f"{split}, share of the kept regions' pixels kept, by area (% of the picture; their share of the "
+              f"kept pixels): " + ", ".join(f"{bounds[i]}-{bounds[i + 1]}%: {kept[i] / max(area[i], 1):.3f} "
+                                           f"({area[i] / area.sum():.3f})" for i in range(len(area))))
+
+
 def bench_video(run_dir, clips, margins, strip=None):
     """Clips with known targets (datasets/make_demo.py make_clip: the demo's val and test photos, a panning and
     zooming camera, moving cut-outs) coloured frame by frame, from the exact mask cut at the network's size (what
@@ -444,14 +491,14 @@ def draw_curve(curve, width=720, height=420):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", help="which benchmark", choices=("train", "predict", "export", "memory", "quality",
-                                                                 "video", "finetune", "cut"))
+                                                                 "video", "finetune", "cut", "misses"))
     parser.add_argument("--files", type=int, default=12, help="memory: how many files (default 12)")
     parser.add_argument("--megapixels", type=float, default=12, help="memory: size of each file (default 12)")
     parser.add_argument("--repeats", type=int, default=5, help="repeats; the median is reported (default 5)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per repeat (default 10)")
     parser.add_argument("--model", help="predict, export: a trained run (default: an untrained demo-size "
                         "generator; speed does not depend on training)")
-    parser.add_argument("--benchmark", help="quality, finetune, cut: the benchmark folder "
+    parser.add_argument("--benchmark", help="quality, finetune, cut, misses: the benchmark folder "
                         "(datasets/make_benchmark.py)")
     parser.add_argument("--minutes", type=float, nargs="+", default=[2, 5, 10, 15, 30, 60],
                         help="quality: training budgets; finetune: the first is the fine-tuning's")
@@ -466,9 +513,12 @@ def main(argv=None):
                         "hysteresis margins to compare")
     parser.add_argument("--cuts", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7], help="cut: where to cut "
                         "the mask")
+    parser.add_argument("--exact", help="misses: the perfect model's outputs (make_benchmark.py --exact DIR)")
     args, flags = parser.parse_known_args(argv)
-    if args.what in ("quality", "finetune", "cut") and not args.benchmark:
+    if args.what in ("quality", "finetune", "cut", "misses") and not args.benchmark:
         parser.error(f"{args.what} needs --benchmark DIR (python datasets/make_benchmark.py --out DIR)")
+    if args.what == "misses" and not args.exact:
+        parser.error("misses needs --exact DIR (python datasets/make_benchmark.py --out DIR --exact DIR)")
     if flags and args.what not in ("quality", "finetune"):
         parser.error(f"unrecognized arguments: {' '.join(flags)}")
     if args.what == "quality":
@@ -477,6 +527,8 @@ def main(argv=None):
         bench_finetune(args.model or "runs/latest", args.benchmark, args.pairs, args.minutes[0], args.out, flags)
     elif args.what == "cut":
         bench_cut(args.model or "runs/latest", args.benchmark, args.cuts)
+    elif args.what == "misses":
+        bench_misses(args.model or "runs/latest", args.benchmark, args.exact)
     elif args.what == "video":
         bench_video(args.model or "runs/latest", args.clips, args.margin, args.strip)
     elif args.what == "train":
