@@ -9,7 +9,7 @@
 
 The network sees the whole photo at its training size, and the four corners of a copy 1.12 times larger: the
 scale of its training crops. Their outputs are joined, and the decision comes back to full resolution and is
-applied to the original pixels: a mask-head model's mask is cut at 0.6 (keep or drop) and upsampled with a
+applied to the original pixels: a mask-head model's mask is cut at 0.5 (keep or drop) and upsampled with a
 colour-guided filter (its edges follow the photo's), then splash(original, mask); an rgb-head model's visible
 colour is upsampled and added to the original's full-resolution gray. So the output has the input's size and
 gray, with no blur in it.
@@ -36,8 +36,8 @@ DETAIL = 4  # and at least at a 1/DETAIL of the photo's size (He et al.'s ratio)
 GUIDE_EPS = 1e-4  # Regularisation: edges with more contrast than about sqrt(eps) are followed.
 RADIUS = 1  # Window radius in mask pixels: enough to move a blurry edge onto the photo's edge.
 SMOOTH = 1 / 32  # Radius, as a share of the network's side, of the guided filter on its mask before the cut.
-CUT = 0.6  # The network's mask is cut here: the style keeps or drops whole objects, and faint colour shows.
-# 0.6 rather than 0.5: it scored higher on the benchmark's val split in every run measured (docs/experiments.md).
+CUT = 0.5  # The network's mask is cut here: the style keeps or drops whole objects, and faint colour shows.
+# Chosen on the benchmark's val split with the five views averaged (`python bench.py cut`, docs/experiments.md).
 SNAP = 0.01  # Mask values this close to 0 or 1 become exactly 0 or 1: what is dropped is exactly gray.
 BATCH_PIXELS = 24_000_000  # A batch of photos closes early at this many pixels: two 12-megapixel photos.
 STRIP = 64  # Rows of a full-resolution photo worked on at once: memory stays bounded, and the cache holds them.

@@ -40,7 +40,7 @@ def test_full_resolution_mask_is_exactly_gray_where_dropped(colourizer):
 
 @pytest.mark.parametrize("value", [0.3, 0.8])
 def test_a_faint_mask_is_cut_into_keep_or_drop(tiny_run, value):
-    """The network's mask is cut at CUT (0.6): a faint 0.3 drops the colour entirely and 0.8 keeps all of it."""
+    """The network's mask is cut at CUT (0.5): a faint 0.3 drops the colour entirely and 0.8 keeps all of it."""
     colourizer = predict.Colourizer(*predict.load_run(tiny_run[0]))
     colourizer.network = lambda batch, training: np.full((*batch.shape[:3], 1), value, np.float32)
     photo = big_photo(300, 400)
