@@ -518,7 +518,7 @@ def main(argv=None):
     if args.what in ("quality", "finetune", "cut", "misses") and not args.benchmark:
         parser.error(f"{args.what} needs --benchmark DIR (python datasets/make_benchmark.py --out DIR)")
     if args.what == "misses" and not args.exact:
-        parser.error("misses needs --exact DIR (python datasets/make_benchmark.py --out DIR --exact DIR)")
+        parser.error("misses needs --exact DIR (python datasets/make_benchmark.py --out BENCHMARK --exact DIR)")
     if flags and args.what not in ("quality", "finetune"):
         parser.error(f"unrecognized arguments: {' '.join(flags)}")
     if args.what == "quality":
