@@ -355,18 +355,16 @@ def bench_misses(run_dir, benchmark, exact):
     colourizer = predict.Colourizer(*predict.load_run(run_dir))
     bounds = ["0", *(f"{100 * size:g}" for size in REGION_SIZES), "100"]
     for split, folder in data.find_split_dirs(benchmark).items():
-        items = evaluate.load_split(folder, log=data.silent)
-        rows = evaluate.evaluate_split(items, lambda stems, photos: colourizer(photos))
         counts = np.zeros((2, 3))  # Against the target, then the perfect output: kept by both, missed, added.
         by_photo = {}  # Against the perfect output.
         kept, area = np.zeros(len(REGION_SIZES) + 1), np.zeros(len(REGION_SIZES) + 1)
-        for row in rows:
-            _, target, output = row["images"]
-            perfect = data.read_image(Path(exact) / f"{row['stem']}.png")[0]
+        for stem, photo, target in evaluate.load_split(folder, log=data.silent):
+            output = colourizer([photo])[0]
+            perfect = data.read_image(Path(exact) / f"{stem}.png")[0]
             made, wanted = evaluate.coloured(output), evaluate.coloured(perfect)
             against_perfect = kept_missed_added(wanted, made)
             counts += [kept_missed_added(evaluate.coloured(target), made), against_perfect]
-            by_photo.setdefault(row["stem"].rsplit("_", 1)[0], np.zeros(3))[:] += against_perfect
+            by_photo.setdefault(stem.rsplit("_", 1)[0], np.zeros(3))[:] += against_perfect
             regions, labels, stats, _ = cv2.connectedComponentsWithStats(wanted.astype(np.uint8))
             sizes = np.digitize(stats[1:, cv2.CC_STAT_AREA] / wanted.size, REGION_SIZES)
             np.add.at(kept, sizes, np.bincount(labels[made], minlength=regions)[1:])
