@@ -438,14 +438,38 @@ def center_crop(image, size):
 # ----------------------------------------------------------------------------------------------- the tools
 
 
-def check_outside(out_dir, *input_dirs):
-    """Refuse an output folder that is, or lies inside, an input folder: its files would replace or mix with
-    the inputs (and a second run would read them back as inputs)."""
-    out = Path(out_dir).resolve()
-    for folder in input_dirs:
-        folder = Path(folder).resolve()
-        if out == folder or folder in out.parents:
-            raise ValueError(f"the output folder {out_dir} is inside the input folder {folder}: choose another")
+def same_file_key(path):
+    """What names one file: its device and inode where it exists (so a symbolic or hard link to it is the same
+    file), else its path resolved through links."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return Path(path).resolve()
+    return status.st_dev, status.st_ino
+
+
+def check_writes(writes, reads=(), folders=(), overwrite=False):
+    """Refuse, before anything is written, a run that would write over what it reads: the one check every tool's
+    writes go through. `writes`: [(path to write, the input it is made from, or None)]; `reads`: the files the
+    run reads; `folders`: folders it reads as a whole (the photos, a folder of masks, the data, a run), inside
+    which it writes nothing. Files are compared through links. An output may replace its own input, and only
+    with `overwrite`; never another input. Raises ValueError naming the first clash."""
+    read = {same_file_key(path): Path(path) for path in reads}
+    inside = [Path(folder).resolve() for folder in folders]
+    for path, source in writes:
+        clash = read.get(same_file_key(path))
+        if clash is not None and source is not None and same_file_key(source) == same_file_key(path):
+            if not overwrite:
+                raise ValueError(f"the output would replace the input {source}: pass another OUT, or --overwrite "
+                                 "to replace the inputs")
+        elif clash is not None:
+            made_from = f" (the output of {source})" if source is not None else ""
+            raise ValueError(f"{path}{made_from} would replace the input {clash}: choose another output")
+        resolved = Path(path).resolve()
+        for folder in inside:
+            if resolved == folder or folder in resolved.parents:
+                raise ValueError(f"{path} would be written inside the input folder {folder}: choose another "
+                                 "output")
 
 
 def files_by_stem(folder, log):
@@ -463,7 +487,7 @@ def files_by_stem(folder, log):
 def make_pairs(before_dir, after_dir, out_dir, make_b, what, log=print):
     """Shared loop of `combine` and `masks`: pair by stem, build B, write A|B JPEGs, report what failed.
     Returns (written, failed); names found in one folder only are listed, not counted as failures."""
-    check_outside(out_dir, before_dir, after_dir)
+    check_writes([(out_dir, None)], folders=(before_dir, after_dir))
     before, ambiguous_before = files_by_stem(before_dir, log)
     after, ambiguous_after = files_by_stem(after_dir, log)
     ambiguous = set(ambiguous_before) | set(ambiguous_after)

@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import (BadImage, HelpFormatter, find_split_dirs, gray3, list_images, one_line_errors, read_image,
-                  read_pair, resize, to_uint, write_atomic, write_image)
+from data import (BadImage, HelpFormatter, check_writes, find_split_dirs, gray3, list_images, one_line_errors,
+                  read_image, read_pair, resize, to_uint, write_atomic, write_image)
 
 CHROMA_THRESHOLD = 10.0  # Lab chroma above which a pixel has visible colour (JPEG noise in gray stays below 3).
 HUE_BINS = 36  # 10 degree bins of the Lab hue angle.
@@ -250,6 +250,9 @@ def contact_sheet(rows, path, limit=24, side=160):
         write_image(path, np.concatenate(lines, axis=0))
 
 
+REPORT_FILES = ("per_image.csv", "summary.json", "contact_sheet.png")
+
+
 def write_report(report, results, summaries):
     report = Path(report)
     report.mkdir(parents=True, exist_ok=True)
@@ -258,9 +261,10 @@ def write_report(report, results, summaries):
     for split, rows in results.items():
         for row in rows:
             lines.append(",".join(str(row[f]) if f != "split" else split for f in fields))
-    write_atomic(report / "per_image.csv", ("\n".join(lines) + "\n").encode())
-    write_atomic(report / "summary.json", json.dumps(summaries, indent=2).encode())
-    contact_sheet([row for rows in results.values() for row in rows], report / "contact_sheet.png")
+    csv_file, summary_file, sheet_file = (report / name for name in REPORT_FILES)
+    write_atomic(csv_file, ("\n".join(lines) + "\n").encode())
+    write_atomic(summary_file, json.dumps(summaries, indent=2).encode())
+    contact_sheet([row for rows in results.values() for row in rows], sheet_file)
 
 
 def evaluate(data, model=None, outputs=None, baseline=None, report=None, log=print):
@@ -268,6 +272,10 @@ def evaluate(data, model=None, outputs=None, baseline=None, report=None, log=pri
     model (a run directory, a .keras file or a (generator, config) pair), outputs and baseline."""
     if sum(x is not None for x in (model, outputs, baseline)) != 1:
         raise ValueError("give exactly one of --model, --outputs and --baseline")
+    if report:
+        read = [Path(x) for x in (data, outputs, model) if isinstance(x, (str, Path))]
+        check_writes([(Path(report) / name, None) for name in REPORT_FILES],
+                     folders=[x if x.is_dir() else x.parent for x in read])
     direction = "AtoB"
     if model is not None:
         from predict import Colourizer, load_run

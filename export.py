@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from data import HelpFormatter, atomic_path, one_line_errors, quiet_stderr, write_atomic
+from data import HelpFormatter, atomic_path, check_writes, one_line_errors, quiet_stderr, write_atomic
 from predict import load_run
 
 
@@ -37,11 +37,13 @@ def float32_generator(generator, config):
 def export(directory, model_path, log=print):
     """Write DIR/saved_model (TensorFlow SavedModel, endpoint `serve`) and DIR/generator.tflite (LiteRT):
     photo batch (N x S x S x 3, RGB in [-1, 1]) -> {"image": N x S x S x 3 in [-1, 1], "mask": N x S x S x 1}."""
+    directory, model_path = Path(directory), Path(model_path)
+    check_writes([(directory / name, None) for name in ("saved_model", "generator.tflite", "config.json")],
+                 reads=[model_path], folders=[model_path if model_path.is_dir() else model_path.parent])
     generator, config = load_run(model_path)  # Imports TensorFlow quietly, through model.py.
     import tensorflow as tf
 
     network = float32_generator(generator, config)
-    directory = Path(directory)
     with atomic_path(directory / "saved_model") as temporary:
         network.export(str(temporary), format="tf_saved_model", verbose=False)
     with quiet_stderr():  # The converter logs every step of its work.

@@ -26,10 +26,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, HelpFormatter, check_outside,
+from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, HelpFormatter, check_writes,
                   decode_image, is_image, is_video, jitter_size, join_pair, list_images, luminance, one_line_errors,
-                  prepare_input, remove_stale_temporaries, resize, splash, split_pair, to_float, to_uint,
-                  write_image)
+                  prepare_input, remove_stale_temporaries, resize, same_file_key, splash, split_pair, to_float,
+                  to_uint, write_image)
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled,
 DETAIL = 4  # and at least at a 1/DETAIL of the photo's size (He et al.'s ratio) and twice the mask's.
@@ -313,36 +313,63 @@ def mask_file(source, photo, masks_dir):
 
 
 def masks_by_name(masks_dir):
-    """{path below masks_dir without its suffix: file}: a corrected mask may come back as .png or .jpg."""
+    """{path below masks_dir without its suffix: [files]}: a corrected mask may come back as .png or .jpg, and
+    a name with two files (a stale p.png beside the corrected p.jpg) is ambiguous."""
     masks_dir = Path(masks_dir)
     if not masks_dir.is_dir():
         raise ValueError(f"--use-masks: {masks_dir} is not a folder")
-    return {path.relative_to(masks_dir).with_suffix(""): path for path in list_images(masks_dir)}
+    found = {}
+    for path in list_images(masks_dir):
+        found.setdefault(path.relative_to(masks_dir).with_suffix(""), []).append(path)
+    return found
 
 
 def read_mask(path, height, width):
-    """A mask file (white = colour kept; any image, its luminance) as H x W float32 in [0, 1] at the photo's
-    size."""
-    rgb = to_float(decode_image(path)[0])
-    return cv2.resize(luminance(rgb)[..., 0], (width, height), interpolation=cv2.INTER_LINEAR)
+    """A mask file (white = colour kept; any image, its luminance, times its alpha where it has one: a
+    transparent pixel keeps no colour) as H x W float32 in [0, 1] at the photo's size."""
+    try:
+        rgb, alpha, _ = decode_image(path)
+    except BadImage as error:
+        raise BadImage(f"its mask {path}: {error}") from None
+    mask = luminance(to_float(rgb))[..., 0] * (1 if alpha is None else to_float(alpha))
+    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def check_plan(jobs, overwrite, log):
-    """Refuse to replace an input without --overwrite; of several inputs with one output (a.jpg and a.png with
-    --format jpg), keep the first and skip the others. Returns (jobs, number skipped)."""
-    inputs = {p.resolve() for p, _ in jobs}
-    replaced = [p for p, out in jobs if out.resolve() in inputs]
-    if replaced and not overwrite:
-        raise ValueError(f"the output would replace the input {replaced[0]}: pass another OUT, or --overwrite "
-                         "to replace the inputs")
+def check_plan(jobs, mask_files, log):
+    """Of several inputs with one output or one mask file (a.jpg and a.png with --format jpg, or with --masks),
+    keep the first and skip the others. Returns (jobs, number skipped)."""
     kept, owner = [], {}
     for photo, out in jobs:
-        first = owner.setdefault(out.resolve(), photo)
-        if first == photo:
-            kept.append((photo, out))
-        else:
-            log(f"skipped {photo}: {first} is written to the same output {out}")
+        outputs = [out, *([mask_files[photo]] if photo in mask_files else [])]
+        taken = next((path for path in outputs if path.resolve() in owner), None)
+        if taken is not None:
+            log(f"skipped {photo}: {owner[taken.resolve()]} is written to the same output {taken}")
+            continue
+        owner.update({path.resolve(): photo for path in outputs})
+        kept.append((photo, out))
     return kept, len(jobs) - len(kept)
+
+
+def check_run_writes(source, jobs, mask_files, use_masks, found, model_path, overwrite):
+    """Every file run() writes against every file and folder it reads (data.check_writes): an output replaces
+    its own input only with --overwrite, never another input, a mask being applied or a file of the model's
+    run; masks are not written among the photos, where a later run would read them as photos."""
+    photos = [path for path, _ in jobs]
+    masks = [path for paths in (found or {}).values() for path in paths]
+    if {same_file_key(m) for m in masks} & {same_file_key(p) for p in photos}:
+        raise ValueError(f"--use-masks {use_masks} holds the photos themselves: pass the folder of their masks")
+    model = None if use_masks else Path(model_path)
+    outputs = {out.resolve() for _, out in jobs}
+    clash = next((path for path in mask_files.values() if path.resolve() in outputs), None)
+    if clash:
+        raise ValueError(f"the mask {clash} would replace an output: pass another --masks folder")
+    check_writes([*((out, path) for path, out in jobs), *((path, None) for path in mask_files.values())],
+                 reads=[*photos, *masks, *([model] if model and model.is_file() else [])],
+                 folders=[folder for folder in (use_masks, model) if folder and Path(folder).is_dir()],
+                 overwrite=overwrite)
+    if mask_files:
+        check_writes([(path, None) for path in mask_files.values()],
+                     folders=[source if Path(source).is_dir() else Path(source).parent])
 
 
 class Progress:
@@ -379,13 +406,17 @@ def read_input(path, pairs, colourizer):
 
 
 def read_with_mask(path, pairs, mask_path):
-    """(photo, alpha, depth, mask): the photo, and its mask file at its size (H x W float32)."""
+    """(photo, alpha, depth, mask): the photo, and its mask file (`mask_path`: the files of its name) at its size
+    (H x W float32)."""
     rgb, alpha, depth = decode_image(path)
     if pairs:
         rgb, alpha = split_pair(rgb)[0], None
-    if mask_path is None:
+    if not mask_path:
         raise BadImage("no mask of that name in the --use-masks folder")
-    return rgb, alpha, depth, read_mask(mask_path, *rgb.shape[:2])
+    if len(mask_path) > 1:
+        raise BadImage(f"{len(mask_path)} masks have its name ({', '.join(p.name for p in mask_path)}): keep the "
+                       "corrected one")
+    return rgb, alpha, depth, read_mask(mask_path[0], *rgb.shape[:2])
 
 
 def read_ahead(pool, function, items, depth):
@@ -434,21 +465,21 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
         raise ValueError(f"--quality must be from 1 to 100, not {quality}")
     if format and format.lower() not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(sorted(FORMATS))}, not {format!r}")
-    jobs, clashes = check_plan(plan(source, target, FORMATS[format.lower()] if format else None), overwrite, log)
+    if masks and use_masks:
+        raise ValueError("--masks writes the network's masks, and --use-masks applies masks instead of the "
+                         "network: give one of them")
+    planned = plan(source, target, FORMATS[format.lower()] if format else None)
+    photos = [photo for photo, _ in planned if not is_video(photo)]
+    mask_files = {photo: mask_file(source, photo, masks) for photo in photos} if masks else {}
+    found = masks_by_name(use_masks) if use_masks else None
+    check_run_writes(source, planned, mask_files, use_masks, found, model_path, overwrite)
+    jobs, clashes = check_plan(planned, mask_files, log)
     videos = [job for job in jobs if is_video(job[0])]
     jobs = [job for job in jobs if not is_video(job[0])]
-    mask_files = {photo: mask_file(source, photo, masks) for photo, _ in jobs} if masks else {}
-    if masks:  # Masks never go among the photos, where they would replace files or be read as photos.
-        check_outside(masks, source if Path(source).is_dir() else Path(source).parent)
-    outputs = {out.resolve() for _, out in jobs}
-    clash = next((path for path in mask_files.values() if path.resolve() in outputs), None)
-    if clash:
-        raise ValueError(f"the mask {clash} would replace an output: pass another --masks folder")
     skipped = sum(1 for _, out in jobs + videos if skip_existing and out.exists())
     jobs, videos = ([(p, out) for p, out in x if not (skip_existing and out.exists())] for x in (jobs, videos))
     if not jobs and not videos and not skipped:
         raise ValueError(f"no image or video files in {source}")
-    found = masks_by_name(use_masks) if use_masks else None
     colourizer = None if use_masks else Colourizer(*load_run(model_path))
     if masks and colourizer and colourizer.head != "mask":
         raise ValueError("--masks needs a mask-head model: this one (--head rgb) makes colour, not a mask")
@@ -522,7 +553,7 @@ def colour_photos(jobs, colourizer, batch_size, quality, pairs, side_by_side, so
 def write_output(colourizer, path, photo, decision, alpha, depth, quality, side_by_side, mask_path=None):
     """Write a photo's output, made from the network's decision, or, without a colourizer, from a
     full-resolution mask; with `mask_path`, also the mask the network's decision made (8-bit gray PNG)."""
-    mask = np.empty(photo.shape[:2], np.uint8) if mask_path else None
+    mask = np.zeros(photo.shape[:2], np.uint8) if mask_path else None
     if colourizer:
         output = colourizer.apply(photo, decision, mask)
     else:

@@ -19,8 +19,8 @@ import os
 import time
 from pathlib import Path
 
-from data import (HelpFormatter, atomic_path, find_split_dirs, load_pairs, make_dataset, one_line_errors, silent,
-                  write_atomic)
+from data import (HelpFormatter, atomic_path, check_writes, find_split_dirs, load_pairs, make_dataset,
+                  one_line_errors, silent, write_atomic)
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE / "datasets" / "demo"
@@ -153,6 +153,9 @@ def make_config(given, out, resume):
     run_dir = Path(out) if out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     if (run_dir / "config.json").exists():
         raise ValueError(f"{run_dir} already holds a run: use --resume to continue it, or another --out")
+    init = config["init"] and Path(config["init"])
+    check_writes([(run_dir / "config.json", None)],
+                 folders=[config["data"], *([init if init.is_dir() else init.parent] if init else [])])
     return check(config, run_dir), run_dir.resolve()
 
 

@@ -201,6 +201,117 @@ def test_train_and_evaluate_skip_bad_pairs(synthetic_data, tmp_path):
 # ------------------------------------------------------------------------------------------- never lose data
 
 
+def snapshot(root):
+    """{path below root: bytes} of every file below it."""
+    return {p.relative_to(root): p.read_bytes() for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def two_stems(tmp_path, run):
+    (tmp_path / "in").mkdir()
+    for name in ("a.mov", "a.mp4"):  # Only planned: the check comes before anything is decoded.
+        (tmp_path / "in" / name).write_bytes(name.encode() * 100)
+    return ["in", "in", "--overwrite"]
+
+
+def masks_as_out(tmp_path, run):
+    for name in ("p1", "p2"):
+        data.write_image(tmp_path / "in" / f"{name}.png", photo())
+        data.write_image(tmp_path / "masks" / f"{name}.png", np.ones((48, 64, 1), np.float32))
+    return ["in", "masks", "--use-masks", "masks"]
+
+
+def masks_both_ways(tmp_path, run):
+    masks_as_out(tmp_path, run)
+    return ["in", "out", "--use-masks", "masks", "--masks", "masks", "--model", str(run)]
+
+
+def masks_are_the_photos(tmp_path, run):
+    masks_as_out(tmp_path, run)
+    return ["in", "out", "--use-masks", "in"]
+
+
+def export_into_the_run(tmp_path, run):
+    shutil.copytree(run, tmp_path / "run")
+    return ["run", "--model", "run"]
+
+
+def report_into_the_data(tmp_path, run):
+    shutil.copytree(run, tmp_path / "run")
+    data.write_image(tmp_path / "pairs" / "x.png", data.join_pair(*synthetic_pair(np.random.default_rng(0), 32)))
+    return ["--data", "pairs", "--model", "run", "--report", "pairs/report"]
+
+
+def train_into_the_data(tmp_path, run):
+    data.write_image(tmp_path / "pairs" / "x.png", data.join_pair(*synthetic_pair(np.random.default_rng(0), 32)))
+    return ["--data", "pairs", "--out", "pairs/run", *TINY]
+
+
+# Runs that would write over what they read (issue: "corrections, overwrites and faults lose nothing"): each is
+# refused with one line before anything is written, whatever the flags.
+WRITES_OVER_INPUTS = {
+    "--overwrite with a.mov and a.mp4": (predict.main, two_stems, "would replace the input"),
+    "OUT is the --use-masks folder": (predict.main, masks_as_out, "would replace the input"),
+    "--use-masks A --masks A": (predict.main, masks_both_ways, "give one of them"),
+    "--use-masks names the photos": (predict.main, masks_are_the_photos, "the photos themselves"),
+    "export into the run it reads": (export.main, export_into_the_run, "inside the input folder"),
+    "evaluate's report among the pairs": (evaluate.main, report_into_the_data, "inside the input folder"),
+    "train's run among the pairs": (train.main, train_into_the_data, "inside the input folder"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRITES_OVER_INPUTS))
+def test_a_run_never_writes_over_what_it_reads(tiny_run, tmp_path, monkeypatch, case):
+    main, arrange, expected = WRITES_OVER_INPUTS[case]
+    monkeypatch.chdir(tmp_path)
+    argv = arrange(tmp_path, tiny_run[0])
+    before = snapshot(tmp_path)
+    message = exit_message(main, argv)
+    assert isinstance(message, str) and expected in message and "\n" not in message
+    assert snapshot(tmp_path) == before
+
+
+def test_two_masks_of_one_photo_are_ambiguous_not_applied(tmp_path):
+    for name in ("p", "q"):
+        data.write_image(tmp_path / "in" / f"{name}.png", photo())
+        data.write_image(tmp_path / "masks" / f"{name}.png", np.zeros((48, 64, 1), np.float32))
+    data.write_image(tmp_path / "masks" / "p.jpg", np.ones((48, 64, 3), np.float32))  # The correction.
+    messages = []
+    written, _, failed = predict.run(tmp_path / "in", tmp_path / "out", use_masks=tmp_path / "masks",
+                                     log=messages.append)
+    assert (written, failed) == (1, 1) and not (tmp_path / "out" / "p.png").exists()
+    assert any("p.png" in m and "p.jpg" in m and "2 masks" in m for m in messages)
+
+
+def test_masks_of_two_photos_of_one_name_are_not_merged(tiny_run, tmp_path):
+    data.write_image(tmp_path / "in" / "a.jpg", photo(1))
+    data.write_image(tmp_path / "in" / "a.png", photo(2))
+    messages = []
+    written, _, failed = predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], masks=tmp_path / "masks",
+                                     log=messages.append)
+    assert (written, failed) == (1, 1) and any("same output" in m and "a.png" in m for m in messages)
+    assert [p.name for p in (tmp_path / "masks").iterdir()] == ["a.png"]
+
+
+def test_a_masks_alpha_keeps_no_colour_where_transparent(tmp_path):
+    data.write_image(tmp_path / "in" / "p.png", photo())
+    alpha = np.zeros((48, 64), np.float32)
+    alpha[:, :32] = 1
+    data.write_image(tmp_path / "masks" / "p.png", np.ones((48, 64, 3), np.float32), alpha)
+    predict.run(tmp_path / "in", tmp_path / "out", use_masks=tmp_path / "masks", log=data.silent)
+    out = data.read_image(tmp_path / "out" / "p.png")[0]
+    assert np.abs(out[:, :30] - photo()[:, :30]).max() < 2 / 255  # Opaque white: colour kept.
+    assert np.abs(out[:, 34:] - data.gray3(photo())[:, 34:]).max() < 2 / 255  # Transparent: gray.
+
+
+def test_an_undecodable_mask_is_named_as_the_mask(tmp_path):
+    data.write_image(tmp_path / "in" / "p.png", photo())
+    (tmp_path / "masks").mkdir()
+    (tmp_path / "masks" / "p.png").write_bytes(b"not a picture")
+    messages = []
+    predict.run(tmp_path / "in", tmp_path / "out", use_masks=tmp_path / "masks", log=messages.append)
+    assert any(str(tmp_path / "masks" / "p.png") in m for m in messages)
+
+
 @pytest.mark.parametrize("command", ["combine", "masks"])
 @pytest.mark.parametrize("where", ["same", "inside"])
 def test_pairs_tools_refuse_an_output_folder_in_the_photos(tmp_path, command, where):
