@@ -277,8 +277,10 @@ def split_of(stem):
     return "test" if stem in TEST_PHOTOS else "val" if stem in VAL_PHOTOS else "train"
 
 
-def build(sources, out, seed=0, exact=None, style="objects"):
-    sprites = load_sprites(sources / "sprites", style)
+def build(sources, out, seed=0, exact=None, style="objects", drawings=()):
+    """The demo in `out`; `drawings`: more folders of cut-outs (make_drawings.py) to draw each layout's from,
+    beside the sources' own."""
+    sprites = [s for folder in (sources / "sprites", *drawings) for s in load_sprites(folder, style)]
     photos = sorted((sources / "photos").glob("*.jpg"))
     missing = set(TEST_PHOTOS + VAL_PHOTOS) - {p.stem for p in photos}
     if missing:
@@ -308,6 +310,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the layouts")
     parser.add_argument("--style", choices=STYLES, default="objects", help="which cut-outs keep their colour: "
                         "instruments and flowers (objects, the demo's), or the mostly red ones (red)")
+    parser.add_argument("--drawings", type=Path, nargs="+", default=[], metavar="DIR", help="more folders of "
+                        "cut-outs of the same names, other artists' drawings (make_drawings.py), to lay out beside "
+                        "the sources' own")
     parser.add_argument("--import-from", type=Path, help="first copy the sources from this shared/ folder")
     parser.add_argument("--held-out", type=int, metavar="N", help="instead, write N new layouts of each held-out "
                         "photo to OUT/test: a larger test sample (use another --seed)")
@@ -330,7 +335,7 @@ def main(argv=None):
         build_held_out(args.sources, args.out, args.held_out, args.seed, args.exact, args.photos or "test",
                        args.style)
     else:
-        build(args.sources, args.out, args.seed, args.exact, args.style)
+        build(args.sources, args.out, args.seed, args.exact, args.style, args.drawings)
 
 
 if __name__ == "__main__":
