@@ -9,12 +9,14 @@ In memory an image is RGB float32 in [0, 1] (shape H x W x 3); the network sees 
 import argparse
 import contextlib
 import functools
+import math
 import os
 import random
 import re
 import secrets
 import shutil
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +33,8 @@ SPLITS = ("train", "val", "test")
 MIN_SIDE = 16  # Pixels: a half smaller than this is not a photo worth learning from.
 JITTER = 1.12  # The paper's jitter: resize to about 1.12x the training size, then crop back.
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights OpenCV's RGB2GRAY uses.
+CHROMA_FLOOR = 0.2  # Sum of |RGB - gray| in [-1, 1] units at about Lab chroma 10, where colour becomes visible.
+CHROMA_THRESHOLD = 10.0  # Lab chroma above which a pixel has visible colour (JPEG noise in gray stays below 3).
 
 
 class BadImage(ValueError):
@@ -39,6 +43,31 @@ class BadImage(ValueError):
 
 def silent(message):
     """A `log` that says nothing."""
+
+
+class Progress:
+    """One progress line on stderr, rewritten in place; messages are written on lines of their own."""
+
+    def __init__(self, total, log, unit="images", label=""):
+        """total: how many `unit` there are (0 when unknown); label: what the line is about."""
+        self.total, self.log_function, self.unit, self.label = total, log, unit, label
+        self.start, self.shown = time.perf_counter(), False
+
+    def update(self, done, made):
+        rate = made / max(time.perf_counter() - self.start, 1e-9)
+        total = f"/{self.total}" if self.total else ""
+        print(f"\r{self.label}{done}{total} {self.unit}, {rate:.2f} {self.unit}/s", end="", file=sys.stderr,
+              flush=True)
+        self.shown = True
+
+    def log(self, message):
+        self.close()
+        self.log_function(message)
+
+    def close(self):
+        if self.shown:
+            print(file=sys.stderr, flush=True)
+            self.shown = False
 
 
 def one_line_errors(main):
@@ -86,6 +115,45 @@ def splash(image, mask):
     the dataset tools and predict.py use this one function on NumPy arrays and on tensors.
     """
     return image * mask + luminance(image) * (1 - mask)
+
+
+def lab(image):
+    return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)  # Float input: L in [0, 100], a and b in about [-128, 127].
+
+
+def lab_chroma(image):
+    """Lab chroma, the distance of each pixel's colour from gray (H x W), of a float RGB image in [0, 1]."""
+    ab = lab(image)[..., 1:]
+    return np.hypot(ab[..., 0], ab[..., 1])
+
+
+def coloured(image):
+    """Boolean map of the pixels with visible colour (Lab chroma above CHROMA_THRESHOLD): what the metrics count
+    and what an rgb-head model's output adds to the photo's gray."""
+    return lab_chroma(image) > CHROMA_THRESHOLD
+
+
+def colour_strength(photos):
+    """Sum of |RGB - gray| of each pixel (B x H x W), in [-1, 1] units: a cheap measure of colour for the losses
+    (evaluate.py's visible colour is Lab chroma)."""
+    from keras import ops  # Keras loads TensorFlow: only when a tensor is worked on.
+
+    return ops.sum(ops.abs(photos - luminance(photos)), axis=-1)
+
+
+def target_mask(photos, targets):
+    """(mask, weight), each B x H x W: the mask m* with targets = splash(photos, m*), and how far it is defined.
+
+    target - gray = m* (photo - gray), so m* is their projection, clipped to [0, 1] (JPEG noise). Where the photo
+    is gray it is undefined: each pixel weighs its colour strength over CHROMA_FLOOR, at most 1."""
+    from keras import ops
+
+    photos, targets = ops.cast(photos, "float32"), ops.cast(targets, "float32")
+    gray = luminance(photos)
+    colour = photos - gray
+    power = ops.sum(colour * colour, axis=-1)
+    mask = ops.clip(ops.sum((targets - gray) * colour, axis=-1) / ops.maximum(power, 1e-6), 0.0, 1.0)
+    return mask, ops.minimum(colour_strength(photos) / CHROMA_FLOOR, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------- files
@@ -409,8 +477,70 @@ def cut_mix(a, b, probability):
     return tf.where(box, tf.roll(a, 1, 0), a), tf.where(box, tf.roll(b, 1, 0), b)
 
 
-def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None, mix=0.0):
-    """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], batch, [mix], prefetch.
+PASTE_SCALES = (0.25, 1.5)  # Copy-paste: the pasted objects' scale, drawn log-uniformly.
+PASTE_ANGLE = 30  # Degrees either way.
+
+
+def copy_paste(a, b, probability):
+    """On a batch of pairs in [-1, 1]: with the given probability, paste its neighbour's kept objects into each
+    pair, turned, mirrored and scaled (log-uniformly within PASTE_SCALES) at a random place: Ghiasi et al.'s
+    "Simple Copy-Paste" (CVPR 2021), on any user's pairs. A pair's kept objects are where its target keeps
+    colour (target_mask over 0.5), closed over small gaps so that their gray parts come along. The neighbour's
+    photo and target mask are warped together, and where pasted the target is splash(pasted photo, pasted mask):
+    exact, as in every pair."""
+    import tensorflow as tf
+
+    count, size = tf.shape(a)[0], a.shape[1]
+    source = tf.roll(a, 1, 0)
+    mask, weight = target_mask(source, tf.roll(b, 1, 0))
+    kept = tf.cast((mask > 0.5) & (weight > 0.5), tf.float32)[..., None]
+    kept = -tf.nn.max_pool2d(-tf.nn.max_pool2d(kept, 5, 1, "SAME"), 5, 1, "SAME")  # Closing: 5 px gaps.
+    rows, cols = tf.meshgrid(tf.range(size, dtype=tf.float32), tf.range(size, dtype=tf.float32), indexing="ij")
+    area = tf.maximum(tf.reduce_sum(kept, [1, 2, 3]), 1.0)
+    centre_x = tf.reduce_sum(kept[..., 0] * cols, [1, 2]) / area  # Where the kept objects are, in the source,
+    centre_y = tf.reduce_sum(kept[..., 0] * rows, [1, 2]) / area
+    target_x, target_y = (tf.random.uniform([count], 0, size) for _ in range(2))  # and where they go.
+    scale = tf.exp(tf.random.uniform([count], *[math.log(s) for s in PASTE_SCALES]))
+    angle = tf.random.uniform([count], -1, 1) * math.radians(PASTE_ANGLE)
+    mirror = tf.where(tf.random.uniform([count]) < 0.5, -1.0, 1.0)
+    # The inverse map, output pixel -> source pixel: source = centre + M (pixel - target), M = R(angle) F / scale.
+    m00, m01 = tf.cos(angle) * mirror / scale, tf.sin(angle) / scale
+    m10, m11 = -tf.sin(angle) * mirror / scale, tf.cos(angle) / scale
+    transforms = tf.stack([m00, m01, centre_x - m00 * target_x - m01 * target_y,
+                           m10, m11, centre_y - m10 * target_x - m11 * target_y,
+                           tf.zeros([count]), tf.zeros([count])], axis=1)
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.concat([source, mask[..., None], kept], -1), transforms=transforms,
+        output_shape=[size, size], fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    pasted = (warped[..., 4:] > 0.5) & (tf.random.uniform([count, 1, 1, 1]) < probability)
+    photo = warped[..., :3]
+    return tf.where(pasted, photo, a), tf.where(pasted, splash(photo, warped[..., 3:4]), b)
+
+
+def appearance(a, b, probability):
+    """On a batch of pairs in [-1, 1]: with the given probability, change a pair's contrast, brightness and
+    saturation and add gray noise, to photo and target alike. Each is the same affine change of every channel or
+    a move along the pixel's own line to its gray, so it commutes with splash: the target stays exact, and which
+    pixels keep colour does not change, so the decision must rest on more than the drawing's exact colours."""
+    import tensorflow as tf
+
+    count = tf.shape(a)[0]
+    changed = tf.random.uniform([count, 1, 1, 1]) < probability
+
+    def draw(low, high, neutral):
+        return tf.where(changed, tf.random.uniform([count, 1, 1, 1], low, high), neutral)
+    contrast, brightness, saturation = draw(0.6, 1.4, 1.0), draw(-0.25, 0.25, 0.0), draw(0.5, 1.5, 1.0)
+    noise = luminance(tf.random.normal(tf.shape(a))) * draw(0.0, 0.08, 0.0)
+
+    def change(x):
+        gray = luminance(x)
+        return (gray + saturation * (x - gray)) * contrast + brightness + noise
+    return change(a), change(b)
+
+
+def make_dataset(inputs, targets, size, batch_size, *, shuffle=True, seed=None, mix=0.0, paste=0.0, vary=0.0):
+    """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], batch, [cut-mix, copy-paste,
+    appearance changes], prefetch.
 
     When shuffling (training) it repeats for ever: fit takes steps_per_epoch steps from one iterator, because
     a new iterator each epoch costs Keras more than a second on a CPU, a quarter of a demo epoch."""
@@ -426,6 +556,10 @@ def make_dataset(inputs, targets, size, batch_size, shuffle=True, seed=None, mix
     dataset = dataset.batch(batch_size, drop_remainder=shuffle and len(inputs) >= batch_size)
     if shuffle and mix:  # On the batch: each pair takes its box from its neighbour.
         dataset = dataset.map(lambda a, b: cut_mix(a, b, mix), num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle and paste:  # Each pair takes its neighbour's kept objects.
+        dataset = dataset.map(lambda a, b: copy_paste(a, b, paste), num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle and vary:
+        dataset = dataset.map(lambda a, b: appearance(a, b, vary), num_parallel_calls=tf.data.AUTOTUNE)
     return (dataset.repeat() if shuffle else dataset).prefetch(tf.data.AUTOTUNE)
 
 
@@ -484,7 +618,7 @@ def files_by_stem(folder, log):
     return {stem: paths[0] for stem, paths in found.items() if len(paths) == 1}, ambiguous
 
 
-def make_pairs(before_dir, after_dir, out_dir, make_b, what, log=print):
+def make_pairs(before_dir, after_dir, out_dir, make_b, *, what, log=print):
     """Shared loop of `combine` and `masks`: pair by stem, build B, write A|B JPEGs, report what failed.
     Returns (written, failed); names found in one folder only are listed, not counted as failures."""
     check_writes([(out_dir, None)], folders=(before_dir, after_dir))
@@ -516,7 +650,7 @@ def combine(before_dir, after_dir, out_dir, log=print):
     def make_b(a, path):
         b = read_image(path)[0]
         return resize(b, a.shape[1], a.shape[0])
-    return make_pairs(before_dir, after_dir, out_dir, make_b, "edited version", log)
+    return make_pairs(before_dir, after_dir, out_dir, make_b, what="edited version", log=log)
 
 
 def masks(photos_dir, masks_dir, out_dir, log=print):
@@ -524,7 +658,7 @@ def masks(photos_dir, masks_dir, out_dir, log=print):
     def make_b(a, path):
         mask = luminance(read_image(path)[0])
         return splash(a, resize(mask, a.shape[1], a.shape[0]).reshape(a.shape[0], a.shape[1], 1))
-    return make_pairs(photos_dir, masks_dir, out_dir, make_b, "mask", log)
+    return make_pairs(photos_dir, masks_dir, out_dir, make_b, what="mask", log=log)
 
 
 def split(folder, test=0.2, seed=0, log=print):

@@ -18,10 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import (BadImage, HelpFormatter, check_writes, find_split_dirs, gray3, list_images, one_line_errors,
-                  read_image, read_pair, resize, to_uint, write_atomic, write_image)
+from data import (BadImage, HelpFormatter, check_writes, coloured, find_split_dirs, gray3, lab, list_images,
+                  one_line_errors, read_image, read_pair, resize, to_float, to_uint, write_atomic, write_image)
+from predict import CUT, Colourizer, load_run
 
-CHROMA_THRESHOLD = 10.0  # Lab chroma above which a pixel has visible colour (JPEG noise in gray stays below 3).
 HUE_BINS = 36  # 10 degree bins of the Lab hue angle.
 METRICS = ("seed_similarity", "hue_similarity", "colour_iou", "chroma_error")
 
@@ -29,32 +29,11 @@ METRICS = ("seed_similarity", "hue_similarity", "colour_iou", "chroma_error")
 # ---------------------------------------------------------------------------------------------------- metrics
 
 
-def as_float(image):
-    image = np.asarray(image)
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255
-    return np.clip(image.astype(np.float32), 0, 1)
-
-
 def common_size(a, b):
     """Both images as float RGB at (min height, min width): the resize rule of every metric."""
-    a, b = as_float(a), as_float(b)
+    a, b = to_float(np.asarray(a)), to_float(np.asarray(b))
     height, width = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
     return resize(a, width, height), resize(b, width, height)
-
-
-def lab(image):
-    return cv2.cvtColor(image, cv2.COLOR_RGB2Lab)  # Float input: L in [0, 100], a and b in about [-128, 127].
-
-
-def chroma(image):
-    ab = lab(image)[..., 1:]
-    return np.hypot(ab[..., 0], ab[..., 1])
-
-
-def coloured(image):
-    """Boolean map of the pixels with visible colour (Lab chroma above CHROMA_THRESHOLD)."""
-    return chroma(image) > CHROMA_THRESHOLD
 
 
 def histogram_correlation(h1, h2):
@@ -244,7 +223,7 @@ def contact_sheet(rows, path, limit=24, side=160):
     worst = sorted(rows, key=lambda r: r["colour_iou"])[:limit]
     lines = []
     for row in worst:
-        tiles = [resize(as_float(x), side, side) for x in row["images"]]
+        tiles = [resize(to_float(np.asarray(x)), side, side) for x in row["images"]]
         lines.append(np.concatenate(tiles, axis=1))
     if lines:
         write_image(path, np.concatenate(lines, axis=0))
@@ -267,9 +246,10 @@ def write_report(report, results, summaries):
     contact_sheet([row for rows in results.values() for row in rows], sheet_file)
 
 
-def evaluate(data, model=None, outputs=None, baseline=None, report=None, log=print):
+def evaluate(data, *, model=None, outputs=None, baseline=None, report=None, cut=CUT, log=print):
     """Run and score; returns {split: summary}, a flat folder's split named after the folder. Exactly one of
-    model (a run directory, a .keras file or a (generator, config) pair), outputs and baseline."""
+    model (a run directory, a .keras file or a (generator, config) pair; its mask cut at `cut`), outputs and
+    baseline."""
     if sum(x is not None for x in (model, outputs, baseline)) != 1:
         raise ValueError("give exactly one of --model, --outputs and --baseline")
     if report:
@@ -278,11 +258,9 @@ def evaluate(data, model=None, outputs=None, baseline=None, report=None, log=pri
                      folders=[x if x.is_dir() else x.parent for x in read])
     direction = "AtoB"
     if model is not None:
-        from predict import Colourizer, load_run
-
         generator, config = load_run(model) if isinstance(model, (str, Path)) else model
         direction = config.get("direction", "AtoB")
-        colourizer = Colourizer(generator, config)
+        colourizer = Colourizer.from_run(generator, config, cut=cut)
 
         def produce(stems, photos):
             return colourizer(photos)
@@ -325,7 +303,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.model is None and args.outputs is None and args.baseline is None:
         args.model = "runs/latest"
-    print(format_table(evaluate(args.data, args.model, args.outputs, args.baseline, args.report)))
+    print(format_table(evaluate(args.data, model=args.model, outputs=args.outputs, baseline=args.baseline,
+                                report=args.report)))
 
 
 if __name__ == "__main__":

@@ -18,15 +18,10 @@ from predict import load_run
 def float32_generator(generator, config):
     """The generator rebuilt in float32 with the same weights (a bfloat16-trained one computes in bfloat16),
     with outputs {"image"} or, for a mask head, {"image", "mask"}: what the exported files compute."""
-    from model import build_generator, keras
+    from model import build_generator, keras, precision  # Keras: loaded once a model is exported.
 
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        # Dropout holds no weights, so the inference copy can leave it out.
+    with precision("float32"):  # Dropout holds no weights, so the inference copy can leave it out.
         copy = build_generator(config["size"], config["ngf"], config["head"], dropout=0.0)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
     copy.set_weights(generator.get_weights())
     outputs = {"image": copy.output}
     if config["head"] == "mask":

@@ -7,6 +7,7 @@ The generator has two heads:
 Depth follows the image size (log2(size) down-sampling steps, as the paper's 8 at 256 px) and width follows
 `ngf`/`ndf`, so the tests' 32 px models and the paper's 256 px model are the same code.
 """
+import contextlib
 import json
 import math
 import os
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import atomic_path, luminance, quiet_stderr, remove_stale_temporaries, splash, write_atomic, write_image
+from data import (CHROMA_FLOOR, atomic_path, colour_strength, quiet_stderr, remove_stale_temporaries, splash,
+                  target_mask, write_atomic, write_image)
 
 # The one place Keras is imported: the backend pinned, TensorFlow's start-up log kept out of the tools' output.
 # Other modules take Keras from here (`from model import keras`), so the order of imports never matters.
@@ -32,7 +34,18 @@ with quiet_stderr():
 # statistics would still be far from the data when training stops, so we take the paper's values.
 BATCHNORM = dict(momentum=0.9, epsilon=1e-5)
 SLOPE = 0.2  # LeakyReLU slope of the paper; Keras's default is 0.3.
-CHROMA_FLOOR = 0.2  # Sum of |RGB - gray| in [-1, 1] units at about Lab chroma 10, where colour becomes visible.
+
+
+@contextlib.contextmanager
+def precision(name):
+    """Keras's dtype policy for the networks built in the block: float32, or bfloat16 compute with float32
+    variables ("bfloat16"); the policy before it is restored after it, so nothing outside the block changes."""
+    saved = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if name == "bfloat16" else "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(saved)
 
 
 def init():
@@ -133,11 +146,6 @@ def gan_loss(fake_logits):
     return ops.mean(ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True))
 
 
-def chroma(photos):
-    """Sum of |RGB - gray| of each pixel (B x H x W), in [-1, 1] units."""
-    return ops.sum(ops.abs(photos - luminance(photos)), axis=-1)
-
-
 # The loss beside the GAN loss: each takes (outputs, targets, photos, head_logits), all B x H x W x C.
 
 
@@ -151,20 +159,7 @@ def colour_l1(outputs, targets, photos, head_logits):
     """The L1 of a mask head's mask wherever the photo has colour: output - target = (mask - target mask) *
     (photo - gray), so each pixel's error over the photo's chroma there (at least CHROMA_FLOOR) is the mask's."""
     error = ops.sum(ops.abs(ops.cast(targets, "float32") - ops.cast(outputs, "float32")), axis=-1)
-    return ops.mean(error / ops.maximum(chroma(ops.cast(photos, "float32")), CHROMA_FLOOR))
-
-
-def target_mask(photos, targets):
-    """(mask, weight), each B x H x W: the mask m* with targets = splash(photos, m*), and how far it is defined.
-
-    target - gray = m* (photo - gray), so m* is their projection, clipped to [0, 1] (JPEG noise). Where the photo
-    is gray it is undefined: each pixel weighs its chroma over CHROMA_FLOOR, at most 1."""
-    photos, targets = ops.cast(photos, "float32"), ops.cast(targets, "float32")
-    gray = luminance(photos)
-    colour = photos - gray
-    power = ops.sum(colour * colour, axis=-1)
-    mask = ops.clip(ops.sum((targets - gray) * colour, axis=-1) / ops.maximum(power, 1e-6), 0.0, 1.0)
-    return mask, ops.minimum(chroma(photos) / CHROMA_FLOOR, 1.0)
+    return ops.mean(error / ops.maximum(colour_strength(ops.cast(photos, "float32")), CHROMA_FLOOR))
 
 
 def mask_cross_entropy(outputs, targets, photos, head_logits):
@@ -307,7 +302,9 @@ def restore(gan, run_dir):
     if not pointer.is_file():
         return 0
     state = json.loads(pointer.read_text())
-    remove_stale_temporaries(folder)
+    for stale in (run_dir, folder, run_dir / "samples"):  # What a killed run was writing when it died.
+        if stale.is_dir():
+            remove_stale_temporaries(stale)
     gan.load_weights(folder / state["file"])
     log = run_dir / "log.csv"
     if log.is_file():

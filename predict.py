@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,10 +25,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, HelpFormatter, check_writes,
-                  decode_image, is_image, is_video, jitter_size, join_pair, list_images, luminance, one_line_errors,
-                  prepare_input, remove_stale_temporaries, resize, same_file_key, splash, split_pair, to_float,
-                  to_uint, write_image)
+from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, HelpFormatter, Progress,
+                  check_writes, coloured, decode_image, is_image, is_video, jitter_size, join_pair, list_images,
+                  luminance, one_line_errors, prepare_input, remove_stale_temporaries, resize, same_file_key, splash,
+                  split_pair, to_float, to_uint, write_image)
+from video import BadVideo, colour_video
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled,
 DETAIL = 4  # and at least at a 1/DETAIL of the photo's size (He et al.'s ratio) and twice the mask's.
@@ -126,11 +126,9 @@ def in_strips(photo, function):
 
 
 def upsample_colour(output, original):
-    """The colour a small RGB `output` (in [0, 1]) adds to its own gray, where visible (evaluate.coloured),
-    brought to the size of `original` and added to the original's gray. Where the network invents no visible
-    colour the result is exactly gray, as in a hand-made splash; everywhere it keeps the original's gray."""
-    from evaluate import coloured
-
+    """The colour a small RGB `output` (in [0, 1]) adds to its own gray, where visible (data.coloured), brought
+    to the size of `original` and added to the original's gray. Where the network invents no visible colour the
+    result is exactly gray, as in a hand-made splash; everywhere it keeps the original's gray."""
     height, width = original.shape[:2]
     output = np.clip(output, 0, 1).astype(np.float32)
     colour = (output - luminance(output)) * coloured(output)[..., None]
@@ -144,7 +142,7 @@ def upsample_colour(output, original):
 def load_run(path):
     """(generator, config) from a run directory (generator.keras, config.json and held_out.json) or a .keras
     file; what a bare file does not say is read off the network."""
-    from model import keras
+    from model import keras  # Keras, and TensorFlow with it: loaded only once a model is used.
 
     path = Path(path)
     file = path / "generator.keras" if path.is_dir() else path
@@ -182,14 +180,21 @@ class Colourizer:
     photo's size and pixel type. In steps, for a pipeline: small = network_input(photo); decisions =
     decide([small, ...]); output = apply(photo, decision)."""
 
-    def __init__(self, generator, config):
-        from model import mask_of
+    def __init__(self, network, *, size, head="mask", input_mode="colour", training=False, cut=CUT):
+        """network: views (N x size x size x 3 in [-1, 1]) -> masks (N x size x size x 1) for the mask head, RGB
+        images in [-1, 1] for the rgb head; input_mode: what it sees of a photo (colour or gray); training: run it
+        with BatchNorm and Dropout as in training (the paper's way); cut: where a mask is cut (keep or drop)."""
+        self.network, self.size, self.head, self.input_mode = network, size, head, input_mode
+        self.training, self.threshold = training, cut
 
-        self.size = config["size"]
-        self.head = config["head"]
-        self.input_mode = config["input"]
-        self.training = config.get("test_mode") == "train"  # BatchNorm/Dropout as in training (the paper's way).
-        self.network = mask_of(generator) if self.head == "mask" else generator
+    @classmethod
+    def from_run(cls, generator, config, cut=CUT):
+        """The Colourizer of a run's generator and options (load_run)."""
+        from model import mask_of  # Keras, and TensorFlow with it: loaded only once a model is used.
+
+        network = mask_of(generator) if config["head"] == "mask" else generator
+        return cls(network, size=config["size"], head=config["head"], input_mode=config["input"],
+                   training=config.get("test_mode") == "train", cut=cut)
 
     def network_input(self, photo):
         """What the network sees of a photo, in [-1, 1]: a copy at the scale it trained at (jitter_size: training
@@ -234,10 +239,10 @@ class Colourizer:
         return [smooth(x, small) for x, small in zip(outputs, smalls)] if self.head == "mask" else outputs
 
     def cut(self, mask):
-        return (mask > CUT).astype(np.float32)
+        return (mask > self.threshold).astype(np.float32)
 
     def decide(self, smalls):
-        """The network's decisions at the training scale: masks cut at CUT (0 or 1), or RGB images in [-1, 1]."""
+        """The network's decisions at the training scale: masks cut (0 or 1), or RGB images in [-1, 1]."""
         outputs = self.probabilities(smalls)
         return [self.cut(x) for x in outputs] if self.head == "mask" else outputs
 
@@ -350,7 +355,7 @@ def check_plan(jobs, mask_files, log):
     return kept, len(jobs) - len(kept)
 
 
-def check_run_writes(source, jobs, mask_files, use_masks, found, model_path, overwrite):
+def check_run_writes(source, jobs, *, mask_files, use_masks, found, model_path, overwrite):
     """Every file run() writes against every file and folder it reads (data.check_writes): an output replaces
     its own input only with --overwrite, never another input, a mask being applied or a file of the model's
     run; masks are not written among the photos, where a later run would read them as photos."""
@@ -370,31 +375,6 @@ def check_run_writes(source, jobs, mask_files, use_masks, found, model_path, ove
     if mask_files:
         check_writes([(path, None) for path in mask_files.values()],
                      folders=[source if Path(source).is_dir() else Path(source).parent])
-
-
-class Progress:
-    """One progress line on stderr, rewritten in place; messages are written on lines of their own."""
-
-    def __init__(self, total, log, unit="images", label=""):
-        """total: how many `unit` there are (0 when unknown); label: what the line is about."""
-        self.total, self.log_function, self.unit, self.label = total, log, unit, label
-        self.start, self.shown = time.perf_counter(), False
-
-    def update(self, done, made):
-        rate = made / max(time.perf_counter() - self.start, 1e-9)
-        total = f"/{self.total}" if self.total else ""
-        print(f"\r{self.label}{done}{total} {self.unit}, {rate:.2f} {self.unit}/s", end="", file=sys.stderr,
-              flush=True)
-        self.shown = True
-
-    def log(self, message):
-        self.close()
-        self.log_function(message)
-
-    def close(self):
-        if self.shown:
-            print(file=sys.stderr, flush=True)
-            self.shown = False
 
 
 def read_input(path, pairs, colourizer):
@@ -448,13 +428,14 @@ def photo_batches(pool, jobs, read, size, on_error):
         yield batch
 
 
-def run(source, target, model_path="runs/latest", batch_size=4, format=None, quality=95, pairs=False,
+def run(source, target, model_path="runs/latest", *, batch_size=4, output_format=None, quality=95, pairs=False,
         overwrite=False, skip_existing=False, side_by_side=False, masks=None, use_masks=None, steady=True,
         log=print):
     """Colour every photo and video of `source` into `target` (with `side_by_side`, each output beside its
     photo). With `masks`, also write each photo's full-resolution mask into that folder (see mask_file); with
     `use_masks`, apply the masks of that folder instead of the network. `steady`: a video's decision carried from
-    frame to frame (video.py). Returns (written, skipped, failed).
+    frame to frame (video.py). Returns (written, skipped, failed): failed counts the files not done, and the
+    videos written without the frames that could not be decoded.
 
     Memory stays bounded whatever the photos' size and number: photos are decoded one ahead, in their own pixel
     type; a batch holds at most BATCH_PIXELS; the network sees small copies; at most one full-resolution output
@@ -463,16 +444,17 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
         raise ValueError(f"--batch-size must be at least 1, not {batch_size}")
     if not 1 <= quality <= 100:
         raise ValueError(f"--quality must be from 1 to 100, not {quality}")
-    if format and format.lower() not in FORMATS:
-        raise ValueError(f"--format must be one of {', '.join(sorted(FORMATS))}, not {format!r}")
+    if output_format and output_format.lower() not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(sorted(FORMATS))}, not {output_format!r}")
     if masks and use_masks:
         raise ValueError("--masks writes the network's masks, and --use-masks applies masks instead of the "
                          "network: give one of them")
-    planned = plan(source, target, FORMATS[format.lower()] if format else None)
+    planned = plan(source, target, FORMATS[output_format.lower()] if output_format else None)
     photos = [photo for photo, _ in planned if not is_video(photo)]
     mask_files = {photo: mask_file(source, photo, masks) for photo in photos} if masks else {}
     found = masks_by_name(use_masks) if use_masks else None
-    check_run_writes(source, planned, mask_files, use_masks, found, model_path, overwrite)
+    check_run_writes(source, planned, mask_files=mask_files, use_masks=use_masks, found=found,
+                     model_path=model_path, overwrite=overwrite)
     jobs, clashes = check_plan(planned, mask_files, log)
     videos = [job for job in jobs if is_video(job[0])]
     jobs = [job for job in jobs if not is_video(job[0])]
@@ -480,7 +462,7 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
     jobs, videos = ([(p, out) for p, out in x if not (skip_existing and out.exists())] for x in (jobs, videos))
     if not jobs and not videos and not skipped:
         raise ValueError(f"no image or video files in {source}")
-    colourizer = None if use_masks else Colourizer(*load_run(model_path))
+    colourizer = None if use_masks else Colourizer.from_run(*load_run(model_path))
     if masks and colourizer and colourizer.head != "mask":
         raise ValueError("--masks needs a mask-head model: this one (--head rgb) makes colour, not a mask")
     for folder in {out.parent for _, out in jobs + videos if out.parent.is_dir()}:
@@ -488,30 +470,35 @@ def run(source, target, model_path="runs/latest", batch_size=4, format=None, qua
     progress = Progress(len(jobs), log)
     counts = Counter(failed=clashes)
     if jobs:
-        colour_photos(jobs, colourizer, batch_size, quality, pairs, side_by_side, source, found,
-                      mask_files, progress, counts)
+        colour_photos(jobs, colourizer, batch_size=batch_size, quality=quality, pairs=pairs,
+                      side_by_side=side_by_side, source=source, found=found, mask_files=mask_files,
+                      progress=progress, counts=counts)
     if videos:
         colour_videos(videos, colourizer, steady, progress, counts)
-    log(f"{counts['written']} written, {skipped} skipped (already there), {counts['failed']} failed, into {target}")
-    return counts["written"], skipped, counts["failed"]
+    incomplete = f" ({counts['incomplete']} incomplete)" if counts["incomplete"] else ""
+    log(f"{counts['written']} written{incomplete}, {skipped} skipped (already there), {counts['failed']} failed, "
+        f"into {target}")
+    return counts["written"], skipped, counts["failed"] + counts["incomplete"]
 
 
 def colour_videos(videos, colourizer, steady, progress, counts):
     """The videos of run(), one after the other (video.py; PyAV is loaded only when there are videos)."""
-    from video import BadVideo, colour_video
-
     for clip, out in videos:
         try:
             if colourizer is None:
                 raise BadVideo("--use-masks applies to photos only")
-            colour_video(clip, out, colourizer, steady, progress.log)
+            frames, lost = colour_video(clip, out, colourizer, steady, progress.log)
             counts["written"] += 1
+            if lost:
+                progress.log(f"incomplete {clip}: {lost} of {frames + lost} frames could not be decoded; {out} "
+                             f"holds the {frames} others")
+                counts["incomplete"] += 1
         except BadVideo as error:
             progress.log(f"skipped {clip}: {error}")
             counts["failed"] += 1
 
 
-def colour_photos(jobs, colourizer, batch_size, quality, pairs, side_by_side, source, found, mask_files,
+def colour_photos(jobs, colourizer, *, batch_size, quality, pairs, side_by_side, source, found, mask_files,
                   progress, counts):
     """The photos of run(): decoded ahead in threads, the network on batches, outputs written by the threads."""
     workers = os.cpu_count() or 2
@@ -539,8 +526,9 @@ def colour_photos(jobs, colourizer, batch_size, quality, pairs, side_by_side, so
             if colourizer:
                 decisions = colourizer.decide(decisions)
             for (job, (photo, alpha, depth, _)), decision in zip(batch, decisions):
-                writes.append((job, pool.submit(write_output, colourizer, job[1], photo, decision, alpha, depth,
-                                                quality, side_by_side, mask_files.get(job[0]))))
+                writes.append((job, pool.submit(write_output, colourizer, job[1], photo, decision, alpha=alpha,
+                                                depth=depth, quality=quality, side_by_side=side_by_side,
+                                                mask_path=mask_files.get(job[0]))))
                 while len(writes) > workers:
                     finish(*writes.popleft())
             progress.update(counts["written"] + counts["failed"] + len(writes), counts["written"] + len(writes))
@@ -550,7 +538,7 @@ def colour_photos(jobs, colourizer, batch_size, quality, pairs, side_by_side, so
     progress.close()
 
 
-def write_output(colourizer, path, photo, decision, alpha, depth, quality, side_by_side, mask_path=None):
+def write_output(colourizer, path, photo, decision, *, alpha, depth, quality, side_by_side, mask_path=None):
     """Write a photo's output, made from the network's decision, or, without a colourizer, from a
     full-resolution mask; with `mask_path`, also the mask the network's decision made (8-bit gray PNG)."""
     mask = np.zeros(photo.shape[:2], np.uint8) if mask_path else None
@@ -586,9 +574,10 @@ def main(argv=None):
     parser.add_argument("--use-masks", metavar="DIR", help="apply the masks in DIR (named like the photos, .png "
                         "or any image) instead of the network: no model is needed")
     args = parser.parse_args(argv)
-    _, _, failed = run(args.input, args.output, args.model, args.batch_size, args.format, args.quality,
-                       args.pairs, args.overwrite, args.skip_existing, args.side_by_side, args.masks,
-                       args.use_masks, not args.frame_by_frame)
+    _, _, failed = run(args.input, args.output, args.model, batch_size=args.batch_size, output_format=args.format,
+                       quality=args.quality, pairs=args.pairs, overwrite=args.overwrite,
+                       skip_existing=args.skip_existing, side_by_side=args.side_by_side, masks=args.masks,
+                       use_masks=args.use_masks, steady=not args.frame_by_frame)
     if failed:
         sys.exit(1)
 

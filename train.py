@@ -12,13 +12,17 @@ tensorboard/ and samples/epoch-NNNNN.png (input | target | output rows of held-o
 """
 import argparse
 import contextlib
-import functools
 import json
 import math
 import os
+import statistics
 import time
 from pathlib import Path
 
+import numpy as np
+
+import evaluate
+import predict
 from data import (HelpFormatter, atomic_path, check_writes, find_split_dirs, load_pairs, make_dataset,
                   one_line_errors, silent, write_atomic)
 
@@ -39,6 +43,8 @@ DEFAULTS = dict(
     ndf=0,  # No discriminator: beside the mask's cross-entropy at this weight it gave nothing, at 40% of a step.
     dropout=0.5,
     mix=0.5,  # Cut-mix shows objects on backgrounds they were never composed with.
+    paste=0.0,
+    vary=0.0,
     lr=1e-3,  # Above the paper's 2e-4: the mask's cross-entropy trains faster with it in a short budget.
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
     loss="bce",  # Its gradient does not vanish where the mask is confidently wrong (a missed violin).
@@ -52,7 +58,7 @@ MASK_LOSSES = ("colour", "bce")  # They measure the error of a mask, so they nee
 # Options that a resumed run may change; every other option comes from the run's config.json.
 RESUMABLE = ("epochs", "minutes")
 # Options added since the first runs, at the values those runs had, so that they can still be resumed.
-ADDED = dict(init=None)
+ADDED = dict(init=None, paste=0.0, vary=0.0)
 ARCHITECTURE = ("size", "ngf", "head", "input")  # What --init takes from its run: its weights fix them.
 # What each numeric option must be (nan fails every comparison, so it is refused too).
 RULES = {
@@ -63,6 +69,8 @@ RULES = {
     "ndf": ("0 (no discriminator) or more", lambda v: v >= 0),
     "dropout": ("from 0 to below 1", lambda v: 0 <= v < 1),
     "mix": ("from 0 to 1", lambda v: 0 <= v <= 1),
+    "paste": ("from 0 to 1", lambda v: 0 <= v <= 1),
+    "vary": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "lr": ("a positive number", lambda v: 0 < v < math.inf),
     "decay": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "loss_weight": ("a number from 0 up", lambda v: 0 <= v < math.inf),
@@ -96,6 +104,10 @@ def make_parser(argument_default=None):
     add("--dropout", type=float, help="dropout in the generator's three innermost decoder blocks")
     add("--mix", type=float, help="probability of pasting a box of another training pair into a pair, A and B "
         "alike (cut-mix)")
+    add("--paste", type=float, help="probability of pasting another training pair's kept objects into a pair, "
+        "turned and scaled, with their target (copy-paste)")
+    add("--vary", type=float, help="probability of changing a pair's contrast, brightness and saturation and "
+        "adding gray noise, to photo and target alike")
     add("--lr", type=float, help="Adam learning rate of both networks (the paper's is 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
         "at the end, as in the paper (0: constant); with --minutes, of this invocation's budget")
@@ -159,19 +171,11 @@ def make_config(given, out, resume):
     return check(config, run_dir), run_dir.resolve()
 
 
-@functools.lru_cache(maxsize=1)
-def load_init(run):
-    """(generator, config) of --init RUN (an absolute path), read once for both its options and its weights."""
-    import predict
-
-    return predict.load_run(run)
-
-
 def init_options(run, given):
     """The options fixed by the generator of --init RUN (ARCHITECTURE), and RUN as an absolute path; a clear
     error where a flag given differs from the run's."""
     path = str(Path(run).resolve())
-    _, source = load_init(path)
+    _, source = predict.load_run(path)
     for name in ARCHITECTURE:
         if name in given and given[name] != source[name]:
             raise ValueError(f"--init {run} was trained with --{name} {source[name]}, not {given[name]}: leave "
@@ -203,15 +207,12 @@ def has_bfloat16_instructions():
 
 def step_seconds(config, precision, steps=3):
     """Median seconds of a training step of this run's networks in `precision`, on a random batch."""
-    import statistics
+    import tensorflow as tf  # TensorFlow: loaded once training starts, so that --help is instant.
 
-    import numpy as np
-    import tensorflow as tf
+    import model
 
-    from model import keras
-
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-    _, gan = build(config, None)
+    with model.precision(precision):
+        _, gan = build(config, None)
     shape = (config["batch_size"], config["size"], config["size"], 3)
     batch = tuple(tf.constant(np.random.default_rng(0).uniform(-1, 1, shape), tf.float32) for _ in range(2))
     step = tf.function(gan.train_step)
@@ -290,14 +291,14 @@ def load_data(config):
 
 def build(config, strategy):
     """(generator, the compiled Pix2Pix): the networks' variables on every replica under a strategy."""
-    import model
+    import model  # Keras, and TensorFlow with it: loaded once training starts, so that --help is instant.
 
     scope = strategy.scope if strategy else contextlib.nullcontext
     with scope():
         generator = model.build_generator(config["size"], config["ngf"], config["head"], config["dropout"])
         discriminator = model.build_discriminator(config["size"], config["ndf"]) if config["ndf"] else None
     if config["init"]:
-        generator.set_weights(load_init(config["init"])[0].get_weights())
+        generator.set_weights(predict.load_run(config["init"])[0].get_weights())
     # The wrapper holds no variables of its own. It is made outside the scope because Keras 3 (3.15) then skips
     # a pre-build step that fails under MultiWorkerMirroredStrategy; fit still runs under the strategy.
     gan = model.Pix2Pix(generator, discriminator, config["loss"], config["loss_weight"])
@@ -306,11 +307,9 @@ def build(config, strategy):
     return generator, gan
 
 
-def fit(gan, config, run_dir, dataset, steps, samples, resume, chief, verbose):
+def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose):
     """Train from the last checkpoint (with `resume`) until --epochs or --minutes."""
-    import numpy as np
-
-    import model
+    import model  # Keras: loaded once training starts.
     from model import keras
 
     sample = next(iter(make_dataset(*samples, config["size"], 4, shuffle=False)))
@@ -336,10 +335,17 @@ def train(config, run_dir, resume=False, verbose="auto"):
     Under a multi-worker strategy only the chief writes."""
     strategy = make_strategy(config["strategy"])
     chief = is_chief()
-    from model import keras
+    import model  # Keras: loaded once training starts.
 
     config["precision"] = resolve_precision(config)
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config["precision"] == "bfloat16" else "float32")
+    with model.precision(config["precision"]):
+        return train_in_precision(config, run_dir, strategy=strategy, chief=chief, resume=resume, verbose=verbose)
+
+
+def train_in_precision(config, run_dir, *, strategy, chief, resume, verbose):
+    """train() once Keras's dtype policy is the run's."""
+    from model import keras  # Keras: loaded once training starts.
+
     keras.utils.set_random_seed(config["seed"])
     photos, targets, held_out, *samples = load_data(config)
     if chief:
@@ -351,18 +357,18 @@ def train(config, run_dir, resume=False, verbose="auto"):
     # Made before the networks, so that its random crops and boxes draw the same seeds as they always have. The
     # batch is global: under a strategy, fit splits each batch across the replicas.
     dataset = make_dataset(photos, targets, config["size"], config["batch_size"], seed=config["seed"],
-                           mix=config["mix"])
+                           mix=config["mix"], paste=config["paste"], vary=config["vary"])
     generator, gan = build(config, strategy)
     with strategy.scope() if strategy else contextlib.nullcontext():
-        fit(gan, config, run_dir, dataset, max(1, len(photos) // config["batch_size"]), samples, resume, chief,
-            verbose)
-    return finish(generator, config, run_dir, held_out, strategy, chief)
+        fit(gan, config, run_dir, dataset, steps=max(1, len(photos) // config["batch_size"]), samples=samples,
+            resume=resume, chief=chief, verbose=verbose)
+    return finish(generator, config, run_dir, held_out=held_out, strategy=strategy, chief=chief)
 
 
-def finish(generator, config, run_dir, held_out, strategy, chief):
+def finish(generator, config, run_dir, *, held_out, strategy, chief):
     """Save the generator and score it on the held-out split."""
     if strategy:  # Every worker reads the weights into a plain copy; the chief saves and scores that.
-        import model
+        import model  # Keras: loaded once training starts.
 
         plain = model.build_generator(config["size"], config["ngf"], config["head"], config["dropout"])
         plain.set_weights(generator.get_weights())
@@ -388,8 +394,6 @@ def held_out_comparison(generator, config, run_dir, val, test):
     measured on the val split; the better one goes into held_out.json, which predict.py and evaluate.py read,
     and is scored on the test split.
     """
-    import evaluate
-
     def summary(folder, **how):
         return evaluate.evaluate(folder, log=silent, **how)[folder.name]
 

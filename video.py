@@ -21,10 +21,9 @@ import av
 import cv2
 import numpy as np
 
-from data import atomic_path, luminance, resize, to_float, to_uint
-from predict import CUT, Progress
+from data import Progress, atomic_path, luminance, resize, to_float, to_uint
 
-MARGIN = 0.15  # Hysteresis of the cut around CUT inside the carried regions (chosen on clips: bench.py video).
+MARGIN = 0.15  # Hysteresis of the cut inside the carried regions (chosen on clips: experiments/video.py).
 BATCH = 8  # Frames per network call.
 BLUR = 1.5  # Sigma in pixels of the blur before the flow.
 FLOW_SIDE = 256  # Width at which the decision is carried along the optical flow.
@@ -39,17 +38,17 @@ class SteadyMask:
     """Each call takes a frame's gray (at most FLOW_SIDE wide, in the frame's shape) and its mask probability (as
     Colourizer.probabilities gives it) and returns its decision, 0 or 1 at that size. The previous decision,
     carried along the optical flow between the two frames, is kept with hysteresis inside its regions (pixels
-    whose 3 x 3 neighbourhood it decided alike): a kept pixel stays kept down to CUT - margin, and a dropped one
-    needs CUT + margin. On its edges the probability is cut at CUT, so an edge can follow its object."""
+    whose 3 x 3 neighbourhood it decided alike): a kept pixel stays kept down to cut - margin, and a dropped one
+    needs cut + margin. On its edges the probability is cut at `cut`, so an edge can follow its object."""
 
-    def __init__(self, margin=MARGIN):
-        self.margin = margin
+    def __init__(self, cut, margin=MARGIN):
+        self.cut, self.margin = cut, margin
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.previous = None  # (gray, decision) of the previous frame.
 
     def __call__(self, gray, probability):
         gray = cv2.GaussianBlur(gray, (0, 0), BLUR)  # The flow of the picture, not of its grain.
-        cut = CUT
+        cut = self.cut
         if self.previous is not None:
             last_gray, last_decision = self.previous
             flow = self.flow.calc(gray, last_gray, None)  # Where each pixel of this frame was in the last one.
@@ -61,7 +60,7 @@ class SteadyMask:
                              borderMode=cv2.BORDER_REPLICATE)
             around = cv2.blur(kept, (3, 3))
             inside = (around > 0.999) | (around < 0.001)
-            cut = np.where(inside, np.where(kept > 0.5, CUT - self.margin, CUT + self.margin), CUT)
+            cut = np.where(inside, np.where(kept > 0.5, self.cut - self.margin, self.cut + self.margin), self.cut)
         decision = (probability > cut).astype(np.float32)
         self.previous = (gray, decision)
         return decision
@@ -80,8 +79,8 @@ def even(rgb):
 
 def colour_video(source, target, colourizer, steady=True, log=print):
     """Write `source` with the style applied to `target` (MP4, written under a temporary name and renamed when
-    complete), with a progress line on stderr; `log` takes messages. Returns the number of frames. Raises
-    BadVideo."""
+    complete), with a progress line on stderr; `log` takes messages. Returns (frames written, frames that could
+    not be decoded: damaged packets, or fewer frames than the stream says it has). Raises BadVideo."""
     try:
         reader = av.open(str(source))
     except (av.FFmpegError, OSError) as error:
@@ -100,14 +99,15 @@ def colour_video(source, target, colourizer, steady=True, log=print):
         try:
             with atomic_path(target) as temporary:
                 with av.open(str(temporary), "w", format="mp4") as writer:
-                    frames = transcode(reader, video, audio, writer, colourizer, steady, progress)
+                    frames, damaged = transcode(reader, video, audio, writer, colourizer=colourizer,
+                                                steady=steady, progress=progress)
                 if not frames:
                     raise BadVideo("no frames could be decoded")
         except av.FFmpegError as error:
             raise BadVideo(f"FFmpeg: {error}") from None
         finally:
             progress.close()  # So that a message after it starts on a line of its own.
-    return frames
+    return frames, max(damaged, (video.frames or 0) - frames)
 
 
 class Writer:
@@ -159,12 +159,14 @@ class Writer:
             self.container.mux(self.out_audio.encode(None))
 
 
-def transcode(reader, video, audio, container, colourizer, steady, progress):
+def transcode(reader, video, audio, container, *, colourizer, steady, progress):
     """Decode, colour and encode, overlapped: while the network decides a batch of frames, two threads do the
-    last batch's full-resolution work and one more encodes it. That one thread does all the writing, in order."""
+    last batch's full-resolution work and one more encodes it. That one thread does all the writing, in order.
+    Returns (frames written, packets that could not be decoded)."""
     writer = Writer(container, video, audio)
-    steady_mask = SteadyMask() if steady and colourizer.head == "mask" else None
+    steady_mask = SteadyMask(colourizer.threshold) if steady and colourizer.head == "mask" else None
     batch, writes, frames = [], deque(), 0  # writes: (frames, the future of their writing), oldest first.
+    damaged = 0
 
     def written(ahead):
         """Wait until at most `ahead` frames are still to be written; returns the frames written so far."""
@@ -196,7 +198,8 @@ def transcode(reader, video, audio, container, colourizer, steady, progress):
             try:
                 decoded = packet.decode()
             except av.InvalidDataError:
-                continue  # A damaged packet: its frames are lost, the rest of the clip is not.
+                damaged += 1  # A damaged packet: its frame is lost, the rest of the clip is not.
+                continue
             for frame in decoded:
                 batch.append(frame)
                 if len(batch) == BATCH:
@@ -204,7 +207,7 @@ def transcode(reader, video, audio, container, colourizer, steady, progress):
         if batch:
             flush()
         writes.append((0, encoder.submit(writer.close)))
-        return written(ahead=0)
+        return written(ahead=0), damaged
 
 
 def decide(colourizer, rgbs, steady_mask):
@@ -231,10 +234,11 @@ def colour_frames(colourizer, frames, steady_mask=None):
     return outputs
 
 
-def write_video(path, frames, fps, audio=False, times=None):
+def write_video(path, frames, fps, audio=False, times=None, *, faststart=False):
     """An H.264 MP4 of RGB uint8 `frames` at `fps` (or shown at `times`, in 1/fps units: a variable rate), with a
-    second of a 440 Hz tone in AAC when `audio`: clips for the benchmarks and tests."""
-    with av.open(str(path), "w") as container:
+    second of a 440 Hz tone in AAC when `audio`, and its index first with `faststart` (as streamed files have
+    it): clips for the benchmarks and tests."""
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as container:
         video = container.add_stream("libx264", rate=fps)
         video.height, video.width = frames[0].shape[:2]
         video.pix_fmt = "yuv420p"

@@ -174,10 +174,11 @@ def test_exif_orientation_is_applied(tmp_path):
 
 
 def test_folder_without_usable_pairs_is_a_clear_error(tmp_path):
-    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8garbage")
+    (tmp_path / "pairs").mkdir()
+    (tmp_path / "pairs" / "broken.jpg").write_bytes(b"\xff\xd8garbage")
     with pytest.raises(ValueError, match="no usable A|B image"):
-        data.load_pairs(tmp_path, 32, log=data.silent)
-    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "--data", str(tmp_path), "--epochs", "1",
+        data.load_pairs(tmp_path / "pairs", 32, log=data.silent)
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "--data", str(tmp_path / "pairs"), "--epochs", "1",
                              "--out", str(tmp_path / "run")], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode != 0
     assert "no usable A|B image" in result.stderr and "Traceback" not in result.stderr

@@ -73,7 +73,7 @@ def test_mask_cross_entropy_learns_the_target_mask_where_the_photo_has_colour():
     photos[:, :4] = data.luminance(photos[:, :4])  # The top half is gray.
     wanted = (rng.uniform(0, 1, (2, 8, 8, 1)) > 0.5).astype(np.float32)
     targets = data.splash(photos, wanted)
-    mask, weight = model.target_mask(photos, targets)
+    mask, weight = data.target_mask(photos, targets)
     coloured = np.asarray(weight) > 0.5
     assert coloured[:, 4:].mean() > 0.9 and np.asarray(weight)[:, :4].max() < 1e-5
     np.testing.assert_allclose(np.asarray(mask)[coloured], wanted[..., 0][coloured], atol=1e-4)

@@ -15,7 +15,7 @@ from conftest import ROOT, synthetic_pair, write_jpeg_with_orientation
 
 @pytest.fixture(scope="module")
 def colourizer(tiny_run):
-    return predict.Colourizer(*predict.load_run(tiny_run[0]))
+    return predict.Colourizer.from_run(*predict.load_run(tiny_run[0]))
 
 
 def big_photo(height, width, seed=0):
@@ -41,7 +41,7 @@ def test_full_resolution_mask_is_exactly_gray_where_dropped(colourizer):
 @pytest.mark.parametrize("value", [0.3, 0.8])
 def test_a_faint_mask_is_cut_into_keep_or_drop(tiny_run, value):
     """The network's mask is cut at CUT (0.5): a faint 0.3 drops the colour entirely and 0.8 keeps all of it."""
-    colourizer = predict.Colourizer(*predict.load_run(tiny_run[0]))
+    colourizer = predict.Colourizer.from_run(*predict.load_run(tiny_run[0]))
     colourizer.network = lambda batch, training: np.full((*batch.shape[:3], 1), value, np.float32)
     photo = big_photo(300, 400)
     output = colourizer([photo])[0]
@@ -83,9 +83,9 @@ def test_the_whole_and_the_corners_join_into_one_mask_of_the_photo(size):
     """The network sees the whole photo and four corners of it at the training scale. With a "network" whose
     mask is the red of what it sees, the joined mask must be the red of the photo at that scale (within the
     blur of resizing), on the corners, their overlaps and the whole alike."""
-    colourizer = object.__new__(predict.Colourizer)  # No trained model needed: only the views and their join.
-    colourizer.size, colourizer.head, colourizer.input_mode, colourizer.training = size, "mask", "colour", False
-    colourizer.network = lambda views, training: (np.asarray(views)[..., :1] + 1) / 2
+    def red(views, training):  # No trained model needed: only the views and their join.
+        return (np.asarray(views)[..., :1] + 1) / 2
+    colourizer = predict.Colourizer(red, size=size)
     photo = np.zeros((300, 400, 3), np.float32)
     photo[50:150, 100:250, 0] = 1
     small = colourizer.network_input(photo)
@@ -105,7 +105,7 @@ def test_folder_in_folder_out_at_each_size(tiny_run, tmp_path):
     data.write_image(source / "sub" / "tall.png", big_photo(600, 200), depth=16)
     written, skipped, failed = predict.run(source, tmp_path / "out", tiny_run[0], log=data.silent)
     assert (written, skipped, failed) == (2, 0, 0)
-    colourizer = predict.Colourizer(*predict.load_run(tiny_run[0]))
+    colourizer = predict.Colourizer.from_run(*predict.load_run(tiny_run[0]))
     for name, shape in (("wide.png", (300, 500, 3)), ("sub/tall.png", (600, 200, 3))):
         output = data.read_image(tmp_path / "out" / name)[0]
         expected = colourizer([data.read_image(source / name)[0]])[0]
@@ -147,7 +147,7 @@ def test_alpha_and_16_bits_are_kept(tiny_run, tmp_path):
 def test_format_and_pairs(tiny_run, tmp_path):
     photo, target = synthetic_pair(np.random.default_rng(3), 48)
     data.write_image(tmp_path / "pairs" / "p.jpg", data.join_pair(photo, target))
-    predict.run(tmp_path / "pairs", tmp_path / "out", tiny_run[0], format="png", pairs=True, log=data.silent)
+    predict.run(tmp_path / "pairs", tmp_path / "out", tiny_run[0], output_format="png", pairs=True, log=data.silent)
     assert data.read_image(tmp_path / "out" / "p.png")[0].shape == (48, 48, 3)
 
 
@@ -174,7 +174,7 @@ def test_rgb_head_keeps_the_original_gray_at_full_resolution(tmp_path):
     generator, config = predict.load_run(tmp_path / "g.keras")
     assert config["head"] == "rgb" and config["ngf"] == 4 and config["size"] == 32  # Read off the bare file.
     assert set(export.float32_generator(generator, config)(np.zeros((1, 32, 32, 3)))) == {"image"}
-    colourizer = predict.Colourizer(generator, config)
+    colourizer = predict.Colourizer.from_run(generator, config)
     colourizer.input_mode = "gray"
     photo = big_photo(90, 130)
     output = colourizer([photo])[0]
@@ -191,7 +191,7 @@ def test_rgb_head_adds_only_visible_colour_to_the_photos_gray():
     coloured = predict.upsample_colour(output, photo)
     gray = np.broadcast_to(data.luminance(photo), photo.shape)
     assert np.array_equal(coloured[60:], gray[60:])
-    assert evaluate.coloured(coloured[:30]).all()
+    assert data.coloured(coloured[:30]).all()
     np.testing.assert_allclose(data.luminance(coloured[:30]), data.luminance(photo[:30]), atol=1e-6)
 
 
