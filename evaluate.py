@@ -10,6 +10,8 @@ writes per_image.csv, summary.json and contact_sheet.png (input | target | outpu
 
 Metrics are pure functions of two RGB images (float in [0, 1] or uint8). When sizes differ, both are resized
 (area averaging) to the smaller height and the smaller width of the two, so every metric is symmetric in size.
+Images given with --outputs must have their pairs' size, though: one of another size was made from something
+else than the pair's photo, and is refused rather than scored.
 """
 import argparse
 import json

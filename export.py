@@ -36,11 +36,16 @@ def export(directory, model_path, log=print):
     check_writes([(directory / name, None) for name in ("saved_model", "generator.tflite", "config.json")],
                  reads=[model_path], folders=[model_path if model_path.is_dir() else model_path.parent])
     generator, config = load_run(model_path)  # Imports TensorFlow quietly, through model.py.
-    import tensorflow as tf
+    import tensorflow as tf  # Its converter and its errors; loaded by load_run already.
 
     network = float32_generator(generator, config)
-    with atomic_path(directory / "saved_model") as temporary:
-        network.export(str(temporary), format="tf_saved_model", verbose=False)
+    try:
+        with atomic_path(directory / "saved_model") as temporary:
+            network.export(str(temporary), format="tf_saved_model", verbose=False)
+    except tf.errors.OpError as error:  # TensorFlow's own writer: a full disk is ResourceExhaustedError.
+        full = isinstance(error, tf.errors.ResourceExhaustedError) or "No space left" in error.message
+        reason = "the disk is full" if full else error.message.splitlines()[0]
+        raise OSError(f"cannot write {directory / 'saved_model'} ({reason})") from None
     with quiet_stderr():  # The converter logs every step of its work.
         lite = tf.lite.TFLiteConverter.from_saved_model(str(directory / "saved_model")).convert()
     write_atomic(directory / "generator.tflite", lite)

@@ -273,7 +273,8 @@ class Checkpoint(keras.callbacks.Callback):
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epoch + 1:05d}.weights.h5"
         previous = sorted(self.folder.glob("epoch-*.weights.h5"))
-        needed = 2 * previous[-1].stat().st_size if previous else 0
+        # Checked before writing: h5py on a full disk prints tracebacks and can crash the process at exit.
+        needed = 2 * previous[-1].stat().st_size if previous else self.estimated_size()
         try:
             if shutil.disk_usage(self.folder).free < needed:
                 raise OSError("the disk is full")
@@ -286,6 +287,13 @@ class Checkpoint(keras.callbacks.Callback):
         write_atomic(self.folder / "latest.json", json.dumps(state).encode())
         for old in sorted(self.folder.glob("epoch-*.weights.h5"))[:-self.keep]:
             old.unlink()
+
+    def estimated_size(self):
+        """Bytes of a checkpoint before any is written: its variables (networks and optimisers), half as much
+        again for HDF5's own structure."""
+        optimisers = [o for o in (self.model.g_optimizer, self.model.d_optimizer) if o]
+        variables = [*self.model.weights, *(v for o in optimisers for v in o.variables)]
+        return int(1.5 * sum(np.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)) + 65536
 
     def last_good(self):
         pointer = self.folder / "latest.json"

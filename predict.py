@@ -153,7 +153,8 @@ def load_run(path):
     except Exception as error:  # Keras raises many kinds for a damaged file; the user needs to know which file.
         raise ValueError(f"cannot load {file}: not a readable Keras model ({type(error).__name__})") from None
     config = read_json(file.parent / "config.json")
-    config.setdefault("test_mode", read_json(file.parent / "held_out.json").get("test_mode", "eval"))
+    measured = read_json(file.parent / "held_out.json")  # What the run measured wins over any copied option.
+    config["test_mode"] = measured.get("test_mode", config.get("test_mode", "eval"))
     config.setdefault("size", generator.input_shape[1])
     config.setdefault("head", "mask" if any(layer.name == "mask" for layer in generator.layers) else "rgb")
     convolutions = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -295,6 +296,8 @@ def plan(source, target, suffix=None):
         named = target.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS and not target.is_dir()
         if named and is_video(source) and target.suffix.lower() not in MP4_SUFFIXES:
             raise ValueError(f"a video is written as H.264 MP4: name the output .mp4, not {target.name}")
+        if named and suffix and not is_video(source) and FORMATS.get(target.suffix.lower()[1:]) != suffix:
+            raise ValueError(f"the output is named {target.name} but --format asks for {suffix}: leave one out")
         jobs = [(source, target if named else target / source.name)]
     else:
         raise ValueError(f"{source} does not exist")
@@ -462,6 +465,10 @@ def run(source, target, model_path="runs/latest", *, batch_size=4, output_format
     jobs, videos = ([(p, out) for p, out in x if not (skip_existing and out.exists())] for x in (jobs, videos))
     if not jobs and not videos and not skipped:
         raise ValueError(f"no image or video files in {source}")
+    photo_only = [flag for flag, given in (("--side-by-side", side_by_side), ("--pairs", pairs), ("--masks", masks))
+                  if given]
+    if videos and photo_only:
+        log(f"{' and '.join(photo_only)} apply to photos: the {len(videos)} video(s) are coloured without them")
     colourizer = None if use_masks else Colourizer.from_run(*load_run(model_path))
     if masks and colourizer and colourizer.head != "mask":
         raise ValueError("--masks needs a mask-head model: this one (--head rgb) makes colour, not a mask")
@@ -469,12 +476,17 @@ def run(source, target, model_path="runs/latest", *, batch_size=4, output_format
         remove_stale_temporaries(folder)
     progress = Progress(len(jobs), log)
     counts = Counter(failed=clashes)
-    if jobs:
-        colour_photos(jobs, colourizer, batch_size=batch_size, quality=quality, pairs=pairs,
-                      side_by_side=side_by_side, source=source, found=found, mask_files=mask_files,
-                      progress=progress, counts=counts)
-    if videos:
-        colour_videos(videos, colourizer, steady, progress, counts)
+    try:
+        if jobs:
+            colour_photos(jobs, colourizer, batch_size=batch_size, quality=quality, pairs=pairs,
+                          side_by_side=side_by_side, source=source, found=found, mask_files=mask_files,
+                          progress=progress, counts=counts)
+        if videos:
+            colour_videos(videos, colourizer, steady, progress, counts)
+    except KeyboardInterrupt:  # Ctrl-C: the writes under way finish or leave nothing (atomic_path).
+        progress.close()
+        left = len(jobs) + len(videos) - counts["written"] - (counts["failed"] - clashes)
+        raise ValueError(f"interrupted: {counts['written']} written into {target}, {left} not done") from None
     incomplete = f" ({counts['incomplete']} incomplete)" if counts["incomplete"] else ""
     log(f"{counts['written']} written{incomplete}, {skipped} skipped (already there), {counts['failed']} failed, "
         f"into {target}")
@@ -521,17 +533,23 @@ def colour_photos(jobs, colourizer, *, batch_size, quality, pairs, side_by_side,
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         writes = deque()
-        for batch in photo_batches(pool, jobs, read, batch_size, lambda job, error: fail("skipped", job, error)):
-            decisions = [last for _, (*_, last) in batch]  # Full-resolution masks with --use-masks.
-            if colourizer:
-                decisions = colourizer.decide(decisions)
-            for (job, (photo, alpha, depth, _)), decision in zip(batch, decisions):
-                writes.append((job, pool.submit(write_output, colourizer, job[1], photo, decision, alpha=alpha,
-                                                depth=depth, quality=quality, side_by_side=side_by_side,
-                                                mask_path=mask_files.get(job[0]))))
-                while len(writes) > workers:
-                    finish(*writes.popleft())
-            progress.update(counts["written"] + counts["failed"] + len(writes), counts["written"] + len(writes))
+        try:
+            for batch in photo_batches(pool, jobs, read, batch_size, lambda job, error: fail("skipped", job, error)):
+                decisions = [last for _, (*_, last) in batch]  # Full-resolution masks with --use-masks.
+                if colourizer:
+                    decisions = colourizer.decide(decisions)
+                for (job, (photo, alpha, depth, _)), decision in zip(batch, decisions):
+                    writes.append((job, pool.submit(write_output, colourizer, job[1], photo, decision, alpha=alpha,
+                                                    depth=depth, quality=quality, side_by_side=side_by_side,
+                                                    mask_path=mask_files.get(job[0]))))
+                    while len(writes) > workers:
+                        finish(*writes.popleft())
+                progress.update(counts["written"] + counts["failed"] + len(writes), counts["written"] + len(writes))
+        except KeyboardInterrupt:  # Writes not started are dropped; those under way end, and are counted.
+            for job, future in writes:
+                if not future.cancel():
+                    finish(job, future)
+            raise
         while writes:
             finish(*writes.popleft())
     progress.update(counts["written"] + counts["failed"], counts["written"])

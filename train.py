@@ -289,15 +289,16 @@ def load_data(config):
     return photos, targets, held_out, sample_photos[:4], sample_targets[:4]
 
 
-def build(config, strategy):
-    """(generator, the compiled Pix2Pix): the networks' variables on every replica under a strategy."""
+def build(config, strategy, resume=False):
+    """(generator, the compiled Pix2Pix): the networks' variables on every replica under a strategy. A new --init
+    run starts from its run's generator; a resumed one from its own checkpoint (its --init run may be gone)."""
     import model  # Keras, and TensorFlow with it: loaded once training starts, so that --help is instant.
 
     scope = strategy.scope if strategy else contextlib.nullcontext
     with scope():
         generator = model.build_generator(config["size"], config["ngf"], config["head"], config["dropout"])
         discriminator = model.build_discriminator(config["size"], config["ndf"]) if config["ndf"] else None
-    if config["init"]:
+    if config["init"] and not resume:
         generator.set_weights(predict.load_run(config["init"])[0].get_weights())
     # The wrapper holds no variables of its own. It is made outside the scope because Keras 3 (3.15) then skips
     # a pre-build step that fails under MultiWorkerMirroredStrategy; fit still runs under the strategy.
@@ -358,7 +359,7 @@ def train_in_precision(config, run_dir, *, strategy, chief, resume, verbose):
     # batch is global: under a strategy, fit splits each batch across the replicas.
     dataset = make_dataset(photos, targets, config["size"], config["batch_size"], seed=config["seed"],
                            mix=config["mix"], paste=config["paste"], vary=config["vary"])
-    generator, gan = build(config, strategy)
+    generator, gan = build(config, strategy, resume)
     with strategy.scope() if strategy else contextlib.nullcontext():
         fit(gan, config, run_dir, dataset, steps=max(1, len(photos) // config["batch_size"]), samples=samples,
             resume=resume, chief=chief, verbose=verbose)

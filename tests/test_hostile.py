@@ -1,9 +1,10 @@
 """Nothing lost, nothing misleading: every tool tried as a careless user would. Each case gives one clear line,
 loses nothing, and exits non-zero when it did not do what was asked."""
-import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,8 @@ import export
 import model
 import predict
 import train
-from conftest import TINY, synthetic_pair
+import video
+from conftest import ROOT, TINY, synthetic_pair
 
 
 def photo(seed=0, height=48, width=64):
@@ -269,6 +271,52 @@ def test_a_run_never_writes_over_what_it_reads(tiny_run, tmp_path, monkeypatch, 
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("what", ["photos", "video"])
+def test_ctrl_c_is_one_line_of_what_was_written_and_loses_nothing(tiny_run, tmp_path, monkeypatch, what):
+    """Ctrl-C arrives in the main thread, here at the network's second call: what was written is said, what was
+    being written ends or leaves nothing, and the status is non-zero."""
+    if what == "photos":
+        for i in range(4):
+            data.write_image(tmp_path / "in" / f"p{i}.png", photo(i))
+    else:
+        (tmp_path / "in").mkdir()
+        frames = [data.to_uint(photo(i)) for i in range(24)]
+        video.write_video(tmp_path / "in" / "clip.mp4", frames, fps=8)
+    real, calls = predict.Colourizer.probabilities, []
+
+    def interrupted(self, smalls):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, smalls)
+    monkeypatch.setattr(predict.Colourizer, "probabilities", interrupted)
+    before = snapshot(tmp_path / "in")
+    message = exit_message(predict.main, [str(tmp_path / "in"), str(tmp_path / "out"), "--model", str(tiny_run[0]),
+                                          "--batch-size", "1"])
+    written = sorted(p.name for p in (tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
+    assert message.startswith(f"error: interrupted: {len(written)} written into ") and "\n" not in message
+    assert message.endswith(f"{(4 if what == 'photos' else 1) - len(written)} not done")
+    assert written == (["p0.png"] if what == "photos" else [])  # No temporary, nor half a video.
+    assert snapshot(tmp_path / "in") == before
+
+
+def test_a_named_output_that_disagrees_with_format_is_refused(tiny_run, tmp_path):
+    data.write_image(tmp_path / "a.jpg", photo())
+    message = exit_message(predict.main, [str(tmp_path / "a.jpg"), str(tmp_path / "named.png"), "--format", "jpg",
+                                          "--model", str(tiny_run[0])])
+    assert "named.png" in message and "--format" in message and not (tmp_path / "named.jpg").exists()
+    assert predict.run(tmp_path / "a.jpg", tmp_path / "named.jpeg", tiny_run[0], output_format="jpg",
+                       log=data.silent)[0] == 1
+
+
+def test_photo_flags_on_a_video_are_said_not_silently_ignored(tiny_run, tmp_path):
+    (tmp_path / "in").mkdir()
+    video.write_video(tmp_path / "in" / "clip.mp4", [data.to_uint(photo(i)) for i in range(4)], fps=4)
+    messages = []
+    predict.run(tmp_path / "in", tmp_path / "out", tiny_run[0], side_by_side=True, log=messages.append)
+    assert any("--side-by-side apply to photos" in m and "1 video" in m for m in messages)
+
+
 def test_two_masks_of_one_photo_are_ambiguous_not_applied(tmp_path):
     for name in ("p", "q"):
         data.write_image(tmp_path / "in" / f"{name}.png", photo())
@@ -440,15 +488,50 @@ def test_pairs_beside_split_folders_are_an_error_not_ignored(synthetic_data, tmp
     assert "no train/" in exit_message(train.main, ["--data", str(folder), "--out", str(tmp_path / "run"), *TINY])
 
 
-def test_full_disk_at_a_checkpoint_is_one_line_naming_the_safe_checkpoint(synthetic_data, tmp_path, monkeypatch):
-    real = shutil.disk_usage
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=0))
+@pytest.mark.parametrize("full_at", [1, 2])
+def test_full_disk_at_a_checkpoint_is_one_line_naming_the_safe_checkpoint(synthetic_data, tmp_path, monkeypatch,
+                                                                           full_at):
     run_dir = tmp_path / "run"
+    real = shutil.disk_usage
+
+    def disk_usage(path):  # Room for the checkpoints before epoch `full_at`, none after.
+        written = len(list((run_dir / "checkpoints").glob("epoch-*.weights.h5")))
+        return real(path)._replace(free=10**12 if written < full_at - 1 else 0)
+    monkeypatch.setattr(shutil, "disk_usage", disk_usage)
     message = exit_message(train.main, ["--data", str(synthetic_data), "--out", str(run_dir), "--epochs", "3", *TINY])
-    assert message.startswith("error: cannot write the checkpoint of epoch 2")
-    assert "epoch-00001.weights.h5" in message and "--resume" in message
-    assert json.loads((run_dir / "checkpoints" / "latest.json").read_text())["epoch"] == 1
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch-00001.weights.h5", "latest.json"]
+    assert message.startswith(f"error: cannot write the checkpoint of epoch {full_at}") and "--resume" in message
+    left = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    if full_at == 1:
+        assert "no checkpoint was written" in message and left == []
+    else:
+        assert "epoch-00001.weights.h5" in message and left == ["epoch-00001.weights.h5", "latest.json"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 200 KB file system, mounted for the test (root only)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tool", ["train", "export"])
+def test_a_full_file_system_is_one_line_not_a_crash(synthetic_data, tiny_run, tiny_disk, tool):
+    """train.py's first checkpoint (h5py crashed the process at exit) and export.py's SavedModel (a 45-line
+    TensorFlow traceback), each written into a 200 KB file system."""
+    arguments = {"train": ["train.py", "--data", str(synthetic_data), "--out", str(tiny_disk / "run"), "--epochs", "2",
+                           *TINY],
+                 "export": ["export.py", str(tiny_disk / "exported"), "--model", str(tiny_run[0])]}[tool]
+    result = subprocess.run([sys.executable, str(ROOT / arguments[0]), *arguments[1:]], capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    expected = {"train": "error: cannot write the checkpoint of epoch 1 (the disk is full)",
+                "export": "saved_model (the disk is full)"}[tool]
+    assert expected in result.stderr.splitlines()[-1]
+    assert not [p for p in tiny_disk.rglob(".*") if data.TEMPORARY.match(p.name)]
 
 
 def test_a_diverged_epoch_is_an_error_and_not_saved(tmp_path):

@@ -1,6 +1,7 @@
 """train.py: the run directory, resuming after a stop or a kill, the time budget and option errors."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,6 +119,26 @@ def test_init_starts_from_a_run_and_trains_on(tiny_run, synthetic_data, tmp_path
     assert first_loss("tuned") < 0.5 * first_loss("fresh")
     with pytest.raises(ValueError, match="trained with --ngf 8, not 16"):
         train.make_config({"init": str(tiny_run[0]), "ngf": 16}, str(tmp_path / "other"), False)
+
+
+def test_an_init_run_resumes_after_its_source_run_is_gone(tiny_run, synthetic_data, tmp_path):
+    shutil.copytree(tiny_run[0], tmp_path / "source")
+    common = ["--data", str(synthetic_data), "--batch-size", "8", "--ndf", "0", "--seed", "2"]
+    train.main([*common, "--out", str(tmp_path / "tuned"), "--init", str(tmp_path / "source"), "--epochs", "1"])
+    shutil.rmtree(tmp_path / "source")
+    train.main(["--out", str(tmp_path / "tuned"), "--resume", "--epochs", "2"])
+    assert json.loads((tmp_path / "tuned" / "checkpoints" / "latest.json").read_text())["epoch"] == 2
+
+
+def test_what_a_run_measured_wins_over_a_copied_option(tiny_run, tmp_path):
+    """held_out.json alone says which test-time mode a run measured better; a config.json that says otherwise
+    (as an export's copy does) does not change it."""
+    shutil.copytree(tiny_run[0], tmp_path / "run")
+    measured = json.loads((tmp_path / "run" / "held_out.json").read_text())["test_mode"]
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    other = {"eval": "train", "train": "eval"}[measured]
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**config, "test_mode": other}))
+    assert predict.load_run(tmp_path / "run")[1]["test_mode"] == measured
 
 
 def test_auto_precision_is_the_faster_one_measured(monkeypatch, capsys):
