@@ -82,13 +82,15 @@ def colour_video(source, target, colourizer, steady=True, log=print):
     complete), with a progress line on stderr; `log` takes messages. Returns (frames written, frames that could
     not be decoded: damaged packets, or fewer frames than the stream says it has). Raises BadVideo."""
     try:
-        reader = av.open(str(source))
+        reader = av.open(str(source), metadata_errors="replace")  # Damaged text in a header is not fatal.
     except (av.FFmpegError, OSError) as error:
         raise BadVideo(f"cannot open it as a video ({error})") from None
     with reader:
         if not reader.streams.video:
             raise BadVideo("no video stream")
         video = reader.streams.video[0]
+        if video.codec_context is None:
+            raise BadVideo("its video stream has no codec FFmpeg knows (a damaged header?)")
         video.thread_type = "AUTO"
         audio = reader.streams.audio[0] if reader.streams.audio else None
         progress = Progress(video.frames or 0, log, "frames", f"{Path(source).name}: ")

@@ -123,6 +123,53 @@ def test_random_bytes_through_predict_are_skipped_not_raised(tiny_run, tmp_path,
         assert shapes[0] == shapes[1]
 
 
+def damaged(valid, position, patch):
+    """`valid` bytes with `patch` written over them at `position` (a fraction of the length), or cut there when
+    the patch is empty: the damage a disk or a transfer does."""
+    at = int(position * len(valid))
+    return valid[:at] if not patch else valid[:at] + patch + valid[at + len(patch):]
+
+
+DAMAGE = st.one_of(st.binary(max_size=300), st.tuples(st.floats(0, 1), st.binary(max_size=64)))
+
+
+@pytest.fixture(scope="module")
+def valid_clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    video.write_video(path, [data.to_uint(photo(i)) for i in range(6)], fps=6, faststart=True)
+    return path.read_bytes()
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(DAMAGE)
+def test_random_bytes_through_the_video_reader_are_a_one_line_skip(tiny_run, valid_clip, tmp_path, damage):
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    (folder / "in").mkdir()
+    raw = damage if isinstance(damage, bytes) else damaged(valid_clip, *damage)
+    (folder / "in" / "clip.mp4").write_bytes(raw)
+    messages = []
+    written, _, failed = predict.run(folder / "in", folder / "out", tiny_run[0], log=messages.append)
+    assert written + failed in (1, 2) and all("\n" not in m for m in messages)  # Written, and maybe incomplete.
+    if not written:
+        assert any(m.startswith(f"skipped {folder / 'in' / 'clip.mp4'}: ") for m in messages)
+        assert not (folder / "out").exists() or not list((folder / "out").iterdir())
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(DAMAGE)
+def test_random_bytes_through_the_mask_reader_are_a_one_line_skip(tmp_path, damage):
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    data.write_image(folder / "in" / "p.png", photo())
+    (folder / "masks").mkdir()
+    valid = data.encode_image(np.ones((48, 64, 3), np.float32), ".png")
+    (folder / "masks" / "p.png").write_bytes(damage if isinstance(damage, bytes) else damaged(valid, *damage))
+    messages = []
+    written, _, failed = predict.run(folder / "in", folder / "out", use_masks=folder / "masks", log=messages.append)
+    assert written + failed == 1 and all("\n" not in m for m in messages)
+    if failed:
+        assert any(str(folder / "masks" / "p.png") in m for m in messages)
+
+
 def random_images():
     """Any small image a user could have: 1 to 4 channels, 8 or 16 bits or float."""
     shapes = st.tuples(st.integers(1, 40), st.integers(1, 40), st.sampled_from([1, 2, 3, 4]))
