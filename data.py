@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from metadata import embed
+
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
 IMAGE_EXTENSIONS = JPEG_SUFFIXES | {".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm"}
@@ -251,9 +253,10 @@ def to_uint(image, depth=8):
     return (np.clip(image, 0, 1) * top + 0.5).astype(dtype)
 
 
-def encode_image(rgb, suffix, alpha=None, depth=8, quality=95):
-    """Encode an RGB image (float in [0, 1], or uint8/uint16) and optional alpha in the format of `suffix`.
-    Formats without 16 bits or alpha get 8 bits and no alpha. Raises BadImage for a format OpenCV cannot write."""
+def encode_image(rgb, suffix, alpha=None, depth=8, quality=95, *, metadata=None):
+    """Encode an RGB image (float in [0, 1], or uint8/uint16) and optional alpha in the format of `suffix`, with
+    a photo's EXIF, XMP and ICC profile (metadata.Metadata) where the format holds them. Formats without 16 bits
+    or alpha get 8 bits and no alpha. Raises BadImage for a format OpenCV cannot write."""
     suffix = suffix.lower()
     codec = ".jpg" if suffix in JPEG_SUFFIXES else suffix  # .jfif and .jpe files are JPEGs too.
     if codec not in IMAGE_EXTENSIONS:
@@ -269,7 +272,7 @@ def encode_image(rgb, suffix, alpha=None, depth=8, quality=95):
         ok = False
     if not ok:
         raise BadImage(f"OpenCV cannot write this image as {suffix}")
-    return buffer.tobytes()
+    return embed(buffer.tobytes(), codec, metadata, rgb.shape[1], rgb.shape[0])
 
 
 def read_umask():
@@ -333,8 +336,8 @@ def process_exists(pid):
     return True
 
 
-def write_image(path, rgb, alpha=None, depth=8, quality=95):
-    write_atomic(path, encode_image(rgb, Path(path).suffix, alpha, depth, quality))
+def write_image(path, rgb, alpha=None, depth=8, quality=95, *, metadata=None):
+    write_atomic(path, encode_image(rgb, Path(path).suffix, alpha, depth, quality, metadata=metadata))
 
 
 def resize(image, width, height):

@@ -29,6 +29,7 @@ from data import (IMAGE_EXTENSIONS, MP4_SUFFIXES, VIDEO_EXTENSIONS, BadImage, He
                   check_writes, coloured, decode_image, is_image, is_video, jitter_size, join_pair, list_images,
                   luminance, one_line_errors, prepare_input, remove_stale_temporaries, resize, same_file_key, splash,
                   split_pair, to_float, to_uint, write_image)
+from metadata import read_metadata
 from video import BadVideo, colour_video
 
 WORK_SIDE = 1024  # The guided filter's coefficients are computed at most at this size, then upsampled,
@@ -433,11 +434,12 @@ def photo_batches(pool, jobs, read, size, on_error):
 
 def run(source, target, model_path="runs/latest", *, batch_size=4, output_format=None, quality=95, pairs=False,
         overwrite=False, skip_existing=False, side_by_side=False, masks=None, use_masks=None, steady=True,
-        log=print):
+        keep_metadata=True, log=print):
     """Colour every photo and video of `source` into `target` (with `side_by_side`, each output beside its
     photo). With `masks`, also write each photo's full-resolution mask into that folder (see mask_file); with
     `use_masks`, apply the masks of that folder instead of the network. `steady`: a video's decision carried from
-    frame to frame (video.py). Returns (written, skipped, failed): failed counts the files not done, and the
+    frame to frame (video.py); `keep_metadata`: each photo's EXIF, XMP and ICC profile go into its output
+    (metadata.py). Returns (written, skipped, failed): failed counts the files not done, and the
     videos written without the frames that could not be decoded.
 
     Memory stays bounded whatever the photos' size and number: photos are decoded one ahead, in their own pixel
@@ -479,8 +481,8 @@ def run(source, target, model_path="runs/latest", *, batch_size=4, output_format
     try:
         if jobs:
             colour_photos(jobs, colourizer, batch_size=batch_size, quality=quality, pairs=pairs,
-                          side_by_side=side_by_side, source=source, found=found, mask_files=mask_files,
-                          progress=progress, counts=counts)
+                          side_by_side=side_by_side, keep_metadata=keep_metadata, source=source, found=found,
+                          mask_files=mask_files, progress=progress, counts=counts)
         if videos:
             colour_videos(videos, colourizer, steady, progress, counts)
     except KeyboardInterrupt:  # Ctrl-C: the writes under way finish or leave nothing (atomic_path).
@@ -510,8 +512,8 @@ def colour_videos(videos, colourizer, steady, progress, counts):
             counts["failed"] += 1
 
 
-def colour_photos(jobs, colourizer, *, batch_size, quality, pairs, side_by_side, source, found, mask_files,
-                  progress, counts):
+def colour_photos(jobs, colourizer, *, batch_size, quality, pairs, side_by_side, keep_metadata, source, found,
+                  mask_files, progress, counts):
     """The photos of run(): decoded ahead in threads, the network on batches, outputs written by the threads."""
     workers = os.cpu_count() or 2
 
@@ -528,8 +530,10 @@ def colour_photos(jobs, colourizer, *, batch_size, quality, pairs, side_by_side,
 
     def read(job):
         if found is not None:
-            return read_with_mask(job[0], pairs, found.get(mask_name(source, job[0])))
-        return read_input(job[0], pairs, colourizer)
+            photo, alpha, depth, last = read_with_mask(job[0], pairs, found.get(mask_name(source, job[0])))
+        else:
+            photo, alpha, depth, last = read_input(job[0], pairs, colourizer)
+        return photo, alpha, depth, read_metadata(job[0]) if keep_metadata else None, last
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         writes = deque()
@@ -538,10 +542,10 @@ def colour_photos(jobs, colourizer, *, batch_size, quality, pairs, side_by_side,
                 decisions = [last for _, (*_, last) in batch]  # Full-resolution masks with --use-masks.
                 if colourizer:
                     decisions = colourizer.decide(decisions)
-                for (job, (photo, alpha, depth, _)), decision in zip(batch, decisions):
+                for (job, (photo, alpha, depth, metadata, _)), decision in zip(batch, decisions):
                     writes.append((job, pool.submit(write_output, colourizer, job[1], photo, decision, alpha=alpha,
                                                     depth=depth, quality=quality, side_by_side=side_by_side,
-                                                    mask_path=mask_files.get(job[0]))))
+                                                    metadata=metadata, mask_path=mask_files.get(job[0]))))
                     while len(writes) > workers:
                         finish(*writes.popleft())
                 progress.update(counts["written"] + counts["failed"] + len(writes), counts["written"] + len(writes))
@@ -556,9 +560,11 @@ def colour_photos(jobs, colourizer, *, batch_size, quality, pairs, side_by_side,
     progress.close()
 
 
-def write_output(colourizer, path, photo, decision, *, alpha, depth, quality, side_by_side, mask_path=None):
+def write_output(colourizer, path, photo, decision, *, alpha, depth, quality, side_by_side, metadata=None,
+                 mask_path=None):
     """Write a photo's output, made from the network's decision, or, without a colourizer, from a
-    full-resolution mask; with `mask_path`, also the mask the network's decision made (8-bit gray PNG)."""
+    full-resolution mask, with the photo's `metadata`; with `mask_path`, also the mask the network's decision
+    made (8-bit gray PNG)."""
     mask = np.zeros(photo.shape[:2], np.uint8) if mask_path else None
     if colourizer:
         output = colourizer.apply(photo, decision, mask)
@@ -566,7 +572,7 @@ def write_output(colourizer, path, photo, decision, *, alpha, depth, quality, si
         output = in_strips(photo, lambda rows, pixels: splash(pixels, decision[rows, :, None]))
     if side_by_side:
         output, alpha = join_pair(photo, output), None if alpha is None else join_pair(alpha, alpha)
-    write_image(path, output, alpha, depth, quality)
+    write_image(path, output, alpha, depth, quality, metadata=metadata)
     if mask_path:
         write_image(mask_path, mask[..., None])
 
@@ -591,11 +597,15 @@ def main(argv=None):
                         "not carried from the previous frame (flickers more)")
     parser.add_argument("--use-masks", metavar="DIR", help="apply the masks in DIR (named like the photos, .png "
                         "or any image) instead of the network: no model is needed")
+    parser.add_argument("--strip-metadata", action="store_true", help="write no EXIF (camera, date, GPS, "
+                        "copyright), XMP or colour profile; by default each output keeps its photo's, its EXIF "
+                        "orientation set upright")
     args = parser.parse_args(argv)
     _, _, failed = run(args.input, args.output, args.model, batch_size=args.batch_size, output_format=args.format,
                        quality=args.quality, pairs=args.pairs, overwrite=args.overwrite,
                        skip_existing=args.skip_existing, side_by_side=args.side_by_side, masks=args.masks,
-                       use_masks=args.use_masks, steady=not args.frame_by_frame)
+                       use_masks=args.use_masks, steady=not args.frame_by_frame,
+                       keep_metadata=not args.strip_metadata)
     if failed:
         sys.exit(1)
 

@@ -266,3 +266,37 @@ def test_masks_may_not_replace_inputs(tiny_run, tmp_path):
     with pytest.raises(ValueError, match="would replace an output"):
         predict.run(tmp_path / "in" / "a.jpg", tmp_path / "out" / "a.png", tiny_run[0], masks=tmp_path / "out")
     assert (tmp_path / "in" / "a.png").read_bytes() == before
+
+
+def photo_with_metadata(path, rgb):
+    """A JPEG of `rgb` as a camera writes it: EXIF (maker, copyright, orientation 6: turn it 90 degrees
+    clockwise), an ICC profile and an XMP packet. Returns (copyright, profile, xmp)."""
+    from PIL import Image, ImageCms
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x8298], exif[0x0112] = "Camera maker", "(c) A. Photographer", 6
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    Image.fromarray(data.to_uint(rgb)).save(path, "JPEG", exif=exif, icc_profile=profile, xmp=xmp, quality=95)
+    return "(c) A. Photographer", profile, xmp
+
+
+@pytest.mark.parametrize("output_format, flags", [("jpg", []), ("png", []), ("webp", []), ("jpg", ["side"]),
+                                                  ("png", ["side"]), ("webp", ["strip"])])
+def test_exif_xmp_and_the_colour_profile_are_kept(tiny_run, tmp_path, output_format, flags):
+    from PIL import Image
+
+    rgb = synthetic_pair(np.random.default_rng(3), 64)[0][:48]  # 64 wide, 48 high, shown 48 wide once turned.
+    copyright, profile, xmp = photo_with_metadata(tmp_path / "in.jpg", rgb)
+    out = tmp_path / f"out.{output_format}"
+    predict.run(tmp_path / "in.jpg", out, tiny_run[0], output_format=output_format, side_by_side="side" in flags,
+                keep_metadata="strip" not in flags, log=data.silent)
+    assert data.decode_image(out)[0].shape == (64, 48 * (2 if "side" in flags else 1), 3)  # Upright, decodable.
+    with Image.open(out) as image:
+        exif, info = image.getexif(), image.info
+    if "strip" in flags:
+        assert not exif and "icc_profile" not in info and "xmp" not in info
+        return
+    assert exif[0x8298] == copyright and exif[0x010F] == "Camera maker" and exif[0x0112] == 1
+    assert info["icc_profile"] == profile
+    assert (info.get("xmp") or info.get("XML:com.adobe.xmp").encode()) == xmp
