@@ -46,10 +46,16 @@ def subset(folder, count, seed, out):
     return out
 
 
+def training_data(flags):
+    """The data folder train.py trains on with these flags."""
+    return flags[flags.index("--data") + 1] if "--data" in flags else train.DEFAULTS["data"]
+
+
 def scores(run, benchmarks):
-    """{benchmark name: {split: pooled colour IoU}} of a run."""
+    """{benchmark name: {split: pooled colour IoU}} of a run, on each benchmark's held-out splits."""
     return {Path(b).name: {split: round(summary["pooled_colour_iou"], 4) for split, summary in
-                           evaluate.evaluate(b, model=run, log=data.silent).items()} for b in benchmarks}
+                           evaluate.evaluate(b, model=run, log=data.silent).items() if split != "train"}
+            for b in benchmarks}
 
 
 def sweep(benchmarks, minutes, pairs, seeds, out, flags):
@@ -66,9 +72,8 @@ def sweep(benchmarks, minutes, pairs, seeds, out, flags):
                 if row is None or set(map(lambda b: Path(b).name, benchmarks)) - set(row["scores"]):
                     run = out / "runs" / f"{name}-{budget:g}min-{count or 'all'}pairs-seed{seed}"
                     if not (run / "generator.keras").is_file():
-                        source = train.DEFAULTS["data"] if "--data" not in flags else flags[flags.index("--data") + 1]
-                        given = ["--data", str(subset(source, count, seed, out / "data" / f"{count}-{seed}"))] \
-                            if count else []
+                        folder = out / "data" / f"{count}-{seed}"
+                        given = ["--data", str(subset(training_data(flags), count, seed, folder))] if count else []
                         command = [sys.executable, str(ROOT / "train.py"), "--out", str(run), "--minutes",
                                    str(budget), "--seed", str(seed), *flags, *given]
                         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -145,7 +150,7 @@ def main(argv=None):
     curve = summarise(rows, axis)
     if len({row[axis] for row in rows}) > 1:
         if axis == "pairs":  # All of them is the largest number of pairs.
-            most = max(len(data.list_images(Path(train.DEFAULTS["data"]) / "train")), max(args.pairs))
+            most = max(len(data.list_images(Path(training_data(flags)) / "train")), max(args.pairs))
             curve = {label: {x or most: v for x, v in points.items()} for label, points in curve.items()}
         xlabel = "training pairs" if axis == "pairs" else "training minutes (python train.py --minutes M)"
         data.write_image(args.out / "curve.png", draw_curve(curve, xlabel))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import data
-from conftest import ROOT, write_jpeg_with_orientation
+from conftest import ROOT, synthetic_pair, write_jpeg_with_orientation
 
 floats01 = st.floats(0, 1, width=32)
 
@@ -85,6 +85,44 @@ def test_cut_mix_pastes_one_box_of_the_next_pair_into_a_and_b_alike(seed):
         assert box.sum() == height * width and size // 4 <= min(height, width) <= max(height, width) <= size // 2
     unchanged = data.cut_mix(a, -a, probability=0.0)[0].numpy()
     np.testing.assert_array_equal(unchanged, a.numpy())
+
+
+def exact_batch(seed, count=8, size=64):
+    """A batch of exact pairs in [-1, 1]: discs keep their colour on a colourful background turned gray."""
+    rng = np.random.default_rng(seed)
+    pairs = [synthetic_pair(rng, size) for _ in range(count)]
+    return [np.stack([pair[i] for pair in pairs]) * 2 - 1 for i in (0, 1)]
+
+
+def is_exact(a, b):
+    """Whether every pair's target is splash(photo, some mask): the mask target_mask recovers rebuilds it."""
+    mask = np.asarray(data.target_mask(a, b)[0])[..., None]
+    return np.abs(np.asarray(data.splash(a, mask)) - b).max() < 1e-4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_copy_paste_moves_kept_objects_and_keeps_the_target_exact(seed):
+    import tensorflow as tf
+
+    a, b = exact_batch(seed)
+    tf.random.set_seed(seed)
+    pasted_a, pasted_b = (np.asarray(x) for x in data.copy_paste(tf.constant(a), tf.constant(b), 1.0))
+    assert is_exact(pasted_a, pasted_b)
+    kept = [np.asarray(data.target_mask(x, y)[0]).sum() for x, y in ((a, b), (pasted_a, pasted_b))]
+    changed = np.abs(pasted_a - a).max(axis=(1, 2, 3)) > 0.1
+    assert changed.sum() >= 4 and kept[1] > kept[0]  # Kept objects were pasted into most pairs.
+    assert np.array_equal(pasted_a[~changed], a[~changed]) and np.array_equal(pasted_b[~changed], b[~changed])
+
+
+def test_appearance_changes_keep_the_target_exact_and_which_pixels_keep_colour():
+    import tensorflow as tf
+
+    a, b = exact_batch(3)
+    tf.random.set_seed(3)
+    varied_a, varied_b = (np.asarray(x) for x in data.appearance(tf.constant(a), tf.constant(b), 1.0))
+    assert is_exact(varied_a, varied_b) and np.abs(varied_a - a).mean() > 0.02
+    kept, varied = (np.asarray(data.target_mask(x, y)[0]) > 0.5 for x, y in ((a, b), (varied_a, varied_b)))
+    assert (kept == varied).mean() > 0.99
 
 
 def test_dataset_yields_unit_range_batches(tmp_path):
