@@ -73,6 +73,8 @@ def test_kill_9_at_any_moment_then_resume(synthetic_data, tmp_path):
     process.wait()
     saved = json.loads(pointer.read_text())
     assert saved["epoch"] >= 3 and (run_dir / "checkpoints" / saved["file"]).is_file()
+    dead = 2**22 + 12345  # Above the kernel's largest PID: what a killed writer leaves, wherever the kill lands.
+    (run_dir / "samples" / f".{dead}-0123abcd-epoch-00001.png").write_bytes(b"half a sample")
     result = subprocess.run([*command[:2], "--out", str(run_dir), "--resume", "--epochs", str(saved["epoch"] + 1)],
                             capture_output=True, text=True)
     assert result.returncode == 0 and not result.stderr, result.stderr  # No TensorFlow start-up log either.
