@@ -148,7 +148,7 @@ def target_mask(photos, targets):
 
     target - gray = m* (photo - gray), so m* is their projection, clipped to [0, 1] (JPEG noise). Where the photo
     is gray it is undefined: each pixel weighs its colour strength over CHROMA_FLOOR, at most 1."""
-    from keras import ops
+    from keras import ops  # Keras loads TensorFlow: only when a tensor is worked on.
 
     photos, targets = ops.cast(photos, "float32"), ops.cast(targets, "float32")
     gray = luminance(photos)
@@ -445,7 +445,7 @@ def jitter_size(size):
 def random_jitter(a, b, size, seed=None):
     """The paper's jitter on one (A, B) pair of tensors (S x S x 3): one random crop to `size` and one random
     mirror, identical for A and B because they are stacked and cropped as one."""
-    import tensorflow as tf
+    import tensorflow as tf  # The training pipeline's ops: TensorFlow loads only when a run trains.
 
     stacked = tf.concat([a, b], axis=-1)
     stacked = tf.image.random_crop(stacked, [size, size, stacked.shape[-1]], seed=seed)
@@ -455,7 +455,7 @@ def random_jitter(a, b, size, seed=None):
 
 def to_unit_range(image):
     """uint8 [0, 255] or float [0, 1] -> float32 [-1, 1], what the network sees."""
-    import tensorflow as tf
+    import tensorflow as tf  # The training pipeline's ops: TensorFlow loads only when a run trains.
 
     if image.dtype == tf.uint8:
         image = tf.cast(image, tf.float32) / 255
@@ -466,7 +466,7 @@ def cut_mix(a, b, probability):
     """On a batch of pairs: paste a random box (a quarter to a half of the side) of its neighbour into each pair,
     with the given probability, into A and B alike. A style that decides colour object by object holds pixel by
     pixel in the mixed pair, which then shows objects and backgrounds that were never seen together."""
-    import tensorflow as tf
+    import tensorflow as tf  # The training pipeline's ops: TensorFlow loads only when a run trains.
 
     count, size = tf.shape(a)[0], a.shape[1]
     height = tf.random.uniform([count], size // 4, size // 2 + 1, dtype=tf.int32)
@@ -491,7 +491,7 @@ def copy_paste(a, b, probability):
     colour (target_mask over 0.5), closed over small gaps so that their gray parts come along. The neighbour's
     photo and target mask are warped together, and where pasted the target is splash(pasted photo, pasted mask):
     exact, as in every pair."""
-    import tensorflow as tf
+    import tensorflow as tf  # The training pipeline's ops: TensorFlow loads only when a run trains.
 
     count, size = tf.shape(a)[0], a.shape[1]
     source = tf.roll(a, 1, 0)
@@ -525,7 +525,7 @@ def appearance(a, b, probability):
     saturation and add gray noise, to photo and target alike. Each is the same affine change of every channel or
     a move along the pixel's own line to its gray, so it commutes with splash: the target stays exact, and which
     pixels keep colour does not change, so the decision must rest on more than the drawing's exact colours."""
-    import tensorflow as tf
+    import tensorflow as tf  # The training pipeline's ops: TensorFlow loads only when a run trains.
 
     count = tf.shape(a)[0]
     changed = tf.random.uniform([count, 1, 1, 1]) < probability
@@ -547,7 +547,7 @@ def make_dataset(inputs, targets, size, batch_size, *, shuffle=True, seed=None, 
 
     When shuffling (training) it repeats for ever: fit takes steps_per_epoch steps from one iterator, because
     a new iterator each epoch costs Keras more than a second on a CPU, a quarter of a demo epoch."""
-    import tensorflow as tf
+    import tensorflow as tf  # The training pipeline's ops: TensorFlow loads only when a run trains.
 
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
     if shuffle:
