@@ -209,7 +209,7 @@ def step_seconds(config, precision, steps=3):
     """Median seconds of a training step of this run's networks in `precision`, on a random batch."""
     import tensorflow as tf  # TensorFlow: loaded once training starts, so that --help is instant.
 
-    import model
+    import model  # Keras, likewise.
 
     with model.precision(precision):
         _, gan = build(config, None)
@@ -231,7 +231,7 @@ def resolve_precision(config):
     took 260 ms in bfloat16 against 205 ms in float32."""
     if config["precision"] != "auto":
         return config["precision"]
-    import tensorflow as tf
+    import tensorflow as tf  # Loaded once training starts.
 
     if tf.config.list_physical_devices("GPU") or not has_bfloat16_instructions():
         return "float32"
@@ -247,7 +247,7 @@ def make_strategy(name):
     machines, configured by TF_CONFIG). Made before anything else touches TensorFlow, as multiworker requires."""
     if name == "none":
         return None
-    import tensorflow as tf
+    import tensorflow as tf  # Before anything else touches it, as MultiWorkerMirroredStrategy requires.
 
     return tf.distribute.MirroredStrategy() if name == "mirrored" else tf.distribute.MultiWorkerMirroredStrategy()
 
@@ -311,7 +311,7 @@ def build(config, strategy, resume=False):
 def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose):
     """Train from the last checkpoint (with `resume`) until --epochs or --minutes."""
     import model  # Keras: loaded once training starts.
-    from model import keras
+    from model import keras  # The same Keras, by its own name.
 
     sample = next(iter(make_dataset(*samples, config["size"], 4, shuffle=False)))
     initial_epoch = model.restore(gan, run_dir) if resume else 0

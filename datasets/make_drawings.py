@@ -60,7 +60,7 @@ def twemoji(tar, unified):
 
 
 def openmoji(tar, unified):
-    import cairosvg
+    import cairosvg  # Only for OpenMoji's SVGs, and only in this script: not among the requirements.
 
     names = set(tar.getnames())
     for code in (unified, unified.replace("-FE0F", "")):
