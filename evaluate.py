@@ -248,6 +248,33 @@ def write_report(report, results, summaries):
     contact_sheet([row for rows in results.values() for row in rows], sheet_file)
 
 
+def producer(*, model=None, outputs=None, baseline=None, cut=CUT):
+    """(produce(stems, photos) -> outputs, the pairs' direction) for one of model (a run directory, a .keras file
+    or a (generator, config) pair; its mask cut at `cut`), outputs (a folder) and baseline (its name)."""
+    if model is not None:
+        generator, config = load_run(model) if isinstance(model, (str, Path)) else model
+        colourizer = Colourizer.from_run(generator, config, cut=cut)
+        return (lambda stems, photos: colourizer(photos)), config.get("direction", "AtoB")
+    if baseline is not None:
+        make = {"identity": identity, "gray": all_gray}.get(baseline)
+        if make is None:
+            raise ValueError(f"--baseline must be 'identity' or 'gray', not {baseline!r}")
+        return (lambda stems, photos: make(photos)), "AtoB"
+    return outputs_reader(outputs), "AtoB"
+
+
+def score_files(paths, *, model=None, baseline=None, cut=CUT):
+    """The summary of one split given as A|B files (a val split train.py takes from the training pairs)."""
+    produce, direction = producer(model=model, baseline=baseline, cut=cut)
+    items = []
+    for path in paths:
+        try:
+            items.append((path.stem, *read_pair(path, direction)))
+        except BadImage:
+            continue  # Named already, when its folder was read.
+    return summarize(evaluate_split(items, produce))
+
+
 def evaluate(data, *, model=None, outputs=None, baseline=None, report=None, cut=CUT, log=print):
     """Run and score; returns {split: summary}, a flat folder's split named after the folder. Exactly one of
     model (a run directory, a .keras file or a (generator, config) pair; its mask cut at `cut`), outputs and
@@ -258,23 +285,7 @@ def evaluate(data, *, model=None, outputs=None, baseline=None, report=None, cut=
         read = [Path(x) for x in (data, outputs, model) if isinstance(x, (str, Path))]
         check_writes([(Path(report) / name, None) for name in REPORT_FILES],
                      folders=[x if x.is_dir() else x.parent for x in read])
-    direction = "AtoB"
-    if model is not None:
-        generator, config = load_run(model) if isinstance(model, (str, Path)) else model
-        direction = config.get("direction", "AtoB")
-        colourizer = Colourizer.from_run(generator, config, cut=cut)
-
-        def produce(stems, photos):
-            return colourizer(photos)
-    elif baseline is not None:
-        make = {"identity": identity, "gray": all_gray}.get(baseline)
-        if make is None:
-            raise ValueError(f"--baseline must be 'identity' or 'gray', not {baseline!r}")
-
-        def produce(stems, photos):
-            return make(photos)
-    else:
-        produce = outputs_reader(outputs)
+    produce, direction = producer(model=model, outputs=outputs, baseline=baseline, cut=cut)
     splits = find_split_dirs(data)
     if list(splits.values()) == [Path(data)]:
         splits = {Path(data).name: Path(data)}  # A flat folder is reported under its own name.

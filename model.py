@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import (CHROMA_FLOOR, atomic_path, colour_strength, quiet_stderr, remove_stale_temporaries, splash,
-                  target_mask, write_atomic, write_image)
+from data import (CHROMA_FLOOR, atomic_path, colour_strength, coloured, quiet_stderr, remove_stale_temporaries,
+                  splash, target_mask, write_atomic, write_image)
 
 # The one place Keras is imported: the backend pinned, TensorFlow's start-up log kept out of the tools' output.
 # Other modules take Keras from here (`from model import keras`), so the order of imports never matters.
@@ -340,6 +340,38 @@ class SampleGrid(keras.callbacks.Callback):
         rows = [np.concatenate([p, t, o], axis=1) for p, t, o in zip(self.photos, self.targets, outputs)]
         grid = (np.concatenate(rows, axis=0) + 1) / 2
         write_image(self.folder / f"epoch-{epoch + 1:05d}.png", grid)
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Score the generator after each epoch on held-out pairs (uint8 photos and targets at the jitter size,
+    centre-cropped to `size`): the pooled colour IoU of its output at that size, as `val_iou` in the logs. At the
+    end the generator takes the weights of the best epoch, so a run on few pairs ends where it generalised best,
+    not where it had learnt its pairs by heart. Put it first among the callbacks, so the others log its score."""
+
+    def __init__(self, photos, targets, size):
+        super().__init__()
+        top = (photos.shape[1] - size) // 2
+        crop = (slice(None), slice(top, top + size), slice(top, top + size))
+        self.photos = photos[crop].astype(np.float32) / 127.5 - 1
+        self.wanted = [coloured(x) for x in targets[crop].astype(np.float32) / 255]
+        self.best = (-1.0, 0, None)  # (score, epoch, weights)
+
+    def on_epoch_end(self, epoch, logs=None):
+        outputs = (np.asarray(self.model.generator(self.photos, training=False), np.float32) + 1) / 2
+        made = [coloured(np.clip(x, 0, 1)) for x in outputs]
+        both = sum(int(np.sum(w & m)) for w, m in zip(self.wanted, made))
+        either = sum(int(np.sum(w | m)) for w, m in zip(self.wanted, made))
+        score = both / either if either else 1.0
+        if logs is not None:
+            logs["val_iou"] = score
+        if score > self.best[0]:
+            self.best = (score, epoch + 1, self.model.generator.get_weights())
+
+    def on_train_end(self, logs=None):
+        score, epoch, weights = self.best
+        if weights is not None:
+            self.model.generator.set_weights(weights)
+            print(f"kept the generator of epoch {epoch}, the best on the held-out pairs (pooled IoU {score:.3f})")
 
 
 class LinearDecay(keras.callbacks.Callback):

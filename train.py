@@ -23,7 +23,7 @@ import numpy as np
 
 import evaluate
 import predict
-from data import (HelpFormatter, atomic_path, check_writes, find_split_dirs, load_pairs, make_dataset,
+from data import (HelpFormatter, atomic_path, check_writes, find_split_dirs, list_images, load_pairs, make_dataset,
                   one_line_errors, silent, write_atomic)
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +59,8 @@ MASK_LOSSES = ("colour", "bce")  # They measure the error of a mask, so they nee
 RESUMABLE = ("epochs", "minutes")
 # Options added since the first runs, at the values those runs had, so that they can still be resumed.
 ADDED = dict(init=None, paste=0.0, vary=0.0)
+VAL_SHARE = 0.1  # Of the training pairs, held out to choose on when the data has no val/ split,
+MIN_PAIRS_FOR_VAL = 10  # if there are at least this many.
 ARCHITECTURE = ("size", "ngf", "head", "input")  # What --init takes from its run: its weights fix them.
 # What each numeric option must be (nan fails every comparison, so it is refused too).
 RULES = {
@@ -273,20 +275,34 @@ def point_latest(run_dir):
 
 
 def load_data(config):
-    """(training photos, targets, held-out folders, sample photos, sample targets): everything read before
-    anything is written, so bad data leaves no run behind. The held-out folders are (val/ for choices, test/ to
-    report), either standing for both when only one exists, or None."""
+    """(training photos, targets, held-out splits, samples, val arrays): everything read before anything is
+    written, so bad data leaves no run behind. The held-out splits are (val for choices, test to report), each
+    (its name, [files]) or None: val/ and test/, either standing for both when only one exists. With no val/ a
+    share of the training pairs is held out as val, and its arrays are returned so that fit keeps the best epoch
+    on it: a user's few pairs are where training overfits."""
     splits = find_split_dirs(config["data"])
     if "train" not in splits:
         raise ValueError(f"{config['data']} has {'/, '.join(splits)}/ but no train/ folder of training pairs")
     size, direction, input_mode = config["size"], config["direction"], config["input"]
-    photos, targets, _ = load_pairs(splits["train"], size, direction, input_mode)
-    held_out = (splits.get("val") or splits.get("test"), splits.get("test") or splits.get("val"))
-    sample_photos, sample_targets = photos, targets  # Without a held-out split, the samples are training pairs.
-    if held_out[1]:
-        sample_photos, sample_targets, _ = load_pairs(held_out[1], size, direction, input_mode, log=silent)
+    photos, targets, paths = load_pairs(splits["train"], size, direction, input_mode)
+    given = {name: (str(folder), list_images(folder)) for name, folder in splits.items() if name != "train"}
+    val_arrays = None
+    if "val" not in given and len(paths) >= MIN_PAIRS_FOR_VAL:
+        order = np.random.default_rng(0).permutation(len(paths))  # The same split when the run is resumed.
+        count = max(1, round(VAL_SHARE * len(paths)))
+        held, kept = np.sort(order[:count]), np.sort(order[count:])
+        given["val"] = (f"{count} pairs held out of {splits['train']}", [paths[i] for i in held])
+        val_arrays = (photos[held], targets[held])
+        photos, targets = photos[kept], targets[kept]
+        print(f"no val/ split: {count} of the {len(paths)} training pairs are held out to choose on")
+    held_out = (given.get("val") or given.get("test"), given.get("test") or given.get("val"))
+    samples = (photos, targets)  # Without a held-out split, the samples are training pairs.
+    if "test" in splits:
+        samples = load_pairs(splits["test"], size, direction, input_mode, log=silent)[:2]
+    elif val_arrays or "val" in splits:
+        samples = val_arrays or load_pairs(splits["val"], size, direction, input_mode, log=silent)[:2]
     print(f"{len(photos)} training pairs from {splits['train']}")
-    return photos, targets, held_out, sample_photos[:4], sample_targets[:4]
+    return photos, targets, held_out, tuple(x[:4] for x in samples), val_arrays
 
 
 def build(config, strategy, resume=False):
@@ -308,14 +324,15 @@ def build(config, strategy, resume=False):
     return generator, gan
 
 
-def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose):
-    """Train from the last checkpoint (with `resume`) until --epochs or --minutes."""
+def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose, val_arrays=None):
+    """Train from the last checkpoint (with `resume`) until --epochs or --minutes; with `val_arrays` (photos,
+    targets held out of the training pairs), end with the generator of the epoch that scored best on them."""
     import model  # Keras: loaded once training starts.
     from model import keras  # The same Keras, by its own name.
 
     sample = next(iter(make_dataset(*samples, config["size"], 4, shuffle=False)))
     initial_epoch = model.restore(gan, run_dir) if resume else 0
-    callbacks = []
+    callbacks = [model.KeepBest(*val_arrays, config["size"])] if val_arrays is not None else []
     if chief:  # Before the checkpoint: a kill between the two leaves a row that restore() drops.
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
                       keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False)]
@@ -348,7 +365,7 @@ def train_in_precision(config, run_dir, *, strategy, chief, resume, verbose):
     from model import keras  # Keras: loaded once training starts.
 
     keras.utils.set_random_seed(config["seed"])
-    photos, targets, held_out, *samples = load_data(config)
+    photos, targets, held_out, samples, val_arrays = load_data(config)
     if chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
@@ -362,7 +379,7 @@ def train_in_precision(config, run_dir, *, strategy, chief, resume, verbose):
     generator, gan = build(config, strategy, resume)
     with strategy.scope() if strategy else contextlib.nullcontext():
         fit(gan, config, run_dir, dataset, steps=max(1, len(photos) // config["batch_size"]), samples=samples,
-            resume=resume, chief=chief, verbose=verbose)
+            resume=resume, chief=chief, verbose=verbose, val_arrays=val_arrays)
     return finish(generator, config, run_dir, held_out=held_out, strategy=strategy, chief=chief)
 
 
@@ -395,8 +412,8 @@ def held_out_comparison(generator, config, run_dir, val, test):
     measured on the val split; the better one goes into held_out.json, which predict.py and evaluate.py read,
     and is scored on the test split.
     """
-    def summary(folder, **how):
-        return evaluate.evaluate(folder, log=silent, **how)[folder.name]
+    def summary(split, **how):
+        return evaluate.score_files(split[1], **how)
 
     # Eval mode on both splits first: running the network in training mode moves BatchNorm's statistics, which eval
     # mode uses and training mode does not (the saved generator.keras is untouched).
@@ -409,11 +426,12 @@ def held_out_comparison(generator, config, run_dir, val, test):
     results = {"model": tested[test_mode]}
     for baseline in ("identity", "gray"):
         results[f"{baseline} (baseline)"] = summary(test, baseline=baseline)
-    print(f"\nTest-time mode {test_mode}, chosen on {val} (pooled colour IoU {scores['eval']['pooled_colour_iou']:.3f} "
-          f"in eval mode, {scores['train']['pooled_colour_iou']:.3f} in train mode). Held-out split {test}:")
+    print(f"\nTest-time mode {test_mode}, chosen on {val[0]} (pooled colour IoU "
+          f"{scores['eval']['pooled_colour_iou']:.3f} in eval mode, {scores['train']['pooled_colour_iou']:.3f} in "
+          f"train mode). Held-out split {test[0]}:")
     print(evaluate.format_table(results))
-    measured = {"test_mode": test_mode, "chosen_on": str(val), "by_test_mode": scores, "reported_on": str(test),
-                "results": results}
+    measured = {"test_mode": test_mode, "chosen_on": val[0], "val_files": [p.name for p in val[1]],
+                "by_test_mode": scores, "reported_on": test[0], "results": results}
     write_atomic(run_dir / "held_out.json", json.dumps(measured, indent=2).encode())
     return results
 

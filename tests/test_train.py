@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import data
@@ -14,7 +15,7 @@ import evaluate
 import model
 import predict
 import train
-from conftest import ROOT, TINY, TINY_EPOCHS, WITH_D
+from conftest import ROOT, TINY, TINY_EPOCHS, WITH_D, write_synthetic
 
 
 def test_run_directory_holds_everything(tiny_run, synthetic_data):
@@ -166,3 +167,24 @@ def test_step_seconds_times_a_real_step_and_leaves_the_policy_alone():
                  for batch in (1, 32))
     assert many > 2 * one
     assert model.keras.mixed_precision.global_policy().name == policy
+
+
+def test_few_pairs_without_val_hold_some_out_and_keep_the_best_epoch(tmp_path, capsys):
+    """40 pairs and no val/: 4 are held out of training, scored after every epoch, and the run ends with the
+    generator of its best epoch on them, measured here again."""
+    write_synthetic(tmp_path / "pairs", 40, np.random.default_rng(7))
+    train.main(["--data", str(tmp_path / "pairs"), "--out", str(tmp_path / "run"), "--epochs", "12", *TINY])
+    measured = json.loads((tmp_path / "run" / "held_out.json").read_text())
+    assert len(measured["val_files"]) == 4 and "held out" in measured["chosen_on"]
+    header, *rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    scores = [float(dict(zip(header.split(","), row.split(",")))["val_iou"]) for row in rows]
+    assert len(scores) == 12
+    generator, _ = predict.load_run(tmp_path / "run")
+    side, size = data.jitter_size(32), 32  # As training loads pairs, then the centre crop it trains at.
+    pairs = [[data.center_crop(data.resize(x, side, side), size) for x in data.read_pair(tmp_path / "pairs" / name)]
+             for name in measured["val_files"]]
+    photos = np.stack([a for a, _ in pairs]) * 2 - 1
+    outputs = (np.asarray(generator(photos, training=False)) + 1) / 2
+    counts = np.array([evaluate.colour_counts(b, np.clip(o, 0, 1)) for (_, b), o in zip(pairs, outputs)]).sum(0)
+    assert counts[0] / counts[1] == pytest.approx(max(scores), abs=1e-3)  # The same measure: the saved one is best.
+    assert f"kept the generator of epoch {int(np.argmax(scores)) + 1}," in capsys.readouterr().out
