@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 from data import (BadImage, HelpFormatter, check_writes, coloured, find_split_dirs, gray3, lab, list_images,
-                  one_line_errors, read_image, read_pair, resize, to_float, to_uint, write_atomic, write_image)
+                  one_line_errors, read_image, read_pair, resize, silent, to_float, to_uint, write_atomic,
+                  write_image)
 from predict import CUT, Colourizer, load_run
 
 HUE_BINS = 36  # 10 degree bins of the Lab hue angle.
@@ -85,6 +86,12 @@ def colour_counts(target, output):
 def iou(intersection, union):
     """Intersection over union, 1 when the union is empty (nothing to find, and nothing found)."""
     return 1.0 if union == 0 else intersection / union
+
+
+def pooled_colour_iou(targets, outputs):
+    """In [0, 1]: the colour IoU of pairs of images pooled over them (intersections and unions summed)."""
+    counts = [colour_counts(target, output) for target, output in zip(targets, outputs)]
+    return iou(sum(both for both, _ in counts), sum(either for _, either in counts))
 
 
 def colour_iou(target, output):
@@ -158,8 +165,13 @@ def all_gray(photos):
 
 def load_split(folder, direction="AtoB", log=print):
     """[(stem, photo, target)] of the A|B files below `folder`; bad files are skipped with a message."""
+    return load_files(list_images(folder), direction, log)
+
+
+def load_files(paths, direction="AtoB", log=print):
+    """[(stem, photo, target)] of A|B files; bad files are skipped with a message."""
     items = []
-    for path in list_images(folder):
+    for path in paths:
         try:
             items.append((path.stem, *read_pair(path, direction)))
         except BadImage as error:
@@ -266,12 +278,7 @@ def producer(*, model=None, outputs=None, baseline=None, cut=CUT):
 def score_files(paths, *, model=None, baseline=None, cut=CUT):
     """The summary of one split given as A|B files (a val split train.py takes from the training pairs)."""
     produce, direction = producer(model=model, baseline=baseline, cut=cut)
-    items = []
-    for path in paths:
-        try:
-            items.append((path.stem, *read_pair(path, direction)))
-        except BadImage:
-            continue  # Named already, when its folder was read.
+    items = load_files(paths, direction, log=silent)  # A bad file was named when its folder was read.
     return summarize(evaluate_split(items, produce))
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import (CHROMA_FLOOR, atomic_path, colour_strength, coloured, quiet_stderr, remove_stale_temporaries,
-                  splash, target_mask, write_atomic, write_image)
+from data import (CHROMA_FLOOR, atomic_path, colour_strength, quiet_stderr, remove_stale_temporaries, splash,
+                  target_mask, write_atomic, write_image)
 
 # The one place Keras is imported: the backend pinned, TensorFlow's start-up log kept out of the tools' output.
 # Other modules take Keras from here (`from model import keras`), so the order of imports never matters.
@@ -344,24 +344,23 @@ class SampleGrid(keras.callbacks.Callback):
 
 class KeepBest(keras.callbacks.Callback):
     """Score the generator after each epoch on held-out pairs (uint8 photos and targets at the jitter size,
-    centre-cropped to `size`): the pooled colour IoU of its output at that size, as `val_iou` in the logs. At the
-    end the generator takes the weights of the best epoch, so a run on few pairs ends where it generalised best,
-    not where it had learnt its pairs by heart. Put it first among the callbacks, so the others log its score."""
+    centre-cropped to `size`) with `score(targets, outputs)` (float images in [0, 1]; train.py passes
+    evaluate's pooled colour IoU), as `val_iou` in the logs. At the end the generator takes the weights of the
+    best epoch, so a run on few pairs ends where it generalised best, not where it had learnt its pairs by heart.
+    Put it first among the callbacks, so the others log its score."""
 
-    def __init__(self, photos, targets, size):
+    def __init__(self, photos, targets, size, score):
         super().__init__()
         top = (photos.shape[1] - size) // 2
         crop = (slice(None), slice(top, top + size), slice(top, top + size))
         self.photos = photos[crop].astype(np.float32) / 127.5 - 1
-        self.wanted = [coloured(x) for x in targets[crop].astype(np.float32) / 255]
+        self.targets = targets[crop].astype(np.float32) / 255
+        self.score = score
         self.best = (-1.0, 0, None)  # (score, epoch, weights)
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = (np.asarray(self.model.generator(self.photos, training=False), np.float32) + 1) / 2
-        made = [coloured(np.clip(x, 0, 1)) for x in outputs]
-        both = sum(int(np.sum(w & m)) for w, m in zip(self.wanted, made))
-        either = sum(int(np.sum(w | m)) for w, m in zip(self.wanted, made))
-        score = both / either if either else 1.0
+        score = self.score(self.targets, np.clip(outputs, 0, 1))
         if logs is not None:
             logs["val_iou"] = score
         if score > self.best[0]:

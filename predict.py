@@ -496,7 +496,7 @@ def run(source, target, model_path="runs/latest", *, batch_size=4, output_format
 
 
 def colour_videos(videos, colourizer, steady, progress, counts):
-    """The videos of run(), one after the other (video.py; PyAV is loaded only when there are videos)."""
+    """The videos of run(), one after the other (video.py)."""
     for clip, out in videos:
         try:
             if colourizer is None:

@@ -332,7 +332,8 @@ def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose
 
     sample = next(iter(make_dataset(*samples, config["size"], 4, shuffle=False)))
     initial_epoch = model.restore(gan, run_dir) if resume else 0
-    callbacks = [model.KeepBest(*val_arrays, config["size"])] if val_arrays is not None else []
+    callbacks = [] if val_arrays is None else [
+        model.KeepBest(*val_arrays, config["size"], score=evaluate.pooled_colour_iou)]
     if chief:  # Before the checkpoint: a kill between the two leaves a row that restore() drops.
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
                       keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False)]
