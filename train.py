@@ -278,15 +278,15 @@ def load_data(config):
     """(training photos, targets, held-out splits, samples, val arrays): everything read before anything is
     written, so bad data leaves no run behind. The held-out splits are (val for choices, test to report), each
     (its name, [files]) or None: val/ and test/, either standing for both when only one exists. With no val/ a
-    share of the training pairs is held out as val, and its arrays are returned so that fit keeps the best epoch
-    on it: a user's few pairs are where training overfits."""
+    share of the training pairs is held out as val. The val arrays are returned so that fit keeps the best epoch
+    on them: a user's few pairs are where training overfits."""
     splits = find_split_dirs(config["data"])
     if "train" not in splits:
         raise ValueError(f"{config['data']} has {'/, '.join(splits)}/ but no train/ folder of training pairs")
     size, direction, input_mode = config["size"], config["direction"], config["input"]
     photos, targets, paths = load_pairs(splits["train"], size, direction, input_mode)
     given = {name: (str(folder), list_images(folder)) for name, folder in splits.items() if name != "train"}
-    val_arrays = None
+    val_arrays = load_pairs(splits["val"], size, direction, input_mode, log=silent)[:2] if "val" in given else None
     if "val" not in given and len(paths) >= MIN_PAIRS_FOR_VAL:
         order = np.random.default_rng(0).permutation(len(paths))  # The same split when the run is resumed.
         count = max(1, round(VAL_SHARE * len(paths)))
@@ -299,8 +299,8 @@ def load_data(config):
     samples = (photos, targets)  # Without a held-out split, the samples are training pairs.
     if "test" in splits:
         samples = load_pairs(splits["test"], size, direction, input_mode, log=silent)[:2]
-    elif val_arrays or "val" in splits:
-        samples = val_arrays or load_pairs(splits["val"], size, direction, input_mode, log=silent)[:2]
+    elif val_arrays:
+        samples = val_arrays
     print(f"{len(photos)} training pairs from {splits['train']}")
     return photos, targets, held_out, tuple(x[:4] for x in samples), val_arrays
 
@@ -325,8 +325,8 @@ def build(config, strategy, resume=False):
 
 
 def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose, val_arrays=None):
-    """Train from the last checkpoint (with `resume`) until --epochs or --minutes; with `val_arrays` (photos,
-    targets held out of the training pairs), end with the generator of the epoch that scored best on them."""
+    """Train from the last checkpoint (with `resume`) until --epochs or --minutes; with `val_arrays` (the val
+    split's photos and targets), end with the generator of the epoch that scored best on them."""
     import model  # Keras: loaded once training starts.
     from model import keras  # The same Keras, by its own name.
 
@@ -424,6 +424,10 @@ def held_out_comparison(generator, config, run_dir, val, test):
         scores[mode] = summary(val, **how)
         tested[mode] = scores[mode] if test == val else summary(test, **how)
     test_mode = max(scores, key=lambda mode: scores[mode]["pooled_colour_iou"])
+    error, gray_error = (s["chroma_error"]["mean"] for s in (scores[test_mode], summary(val, baseline="gray")))
+    if error > gray_error:
+        print(f"warning: on {val[0]} the model's colour is worse than none (chroma error {error:.2f}, all gray "
+              f"{gray_error:.2f}): train on more pairs")
     results = {"model": tested[test_mode]}
     for baseline in ("identity", "gray"):
         results[f"{baseline} (baseline)"] = summary(test, baseline=baseline)

@@ -169,22 +169,41 @@ def test_step_seconds_times_a_real_step_and_leaves_the_policy_alone():
     assert model.keras.mixed_precision.global_policy().name == policy
 
 
-def test_few_pairs_without_val_hold_some_out_and_keep_the_best_epoch(tmp_path, capsys):
-    """40 pairs and no val/: 4 are held out of training, scored after every epoch, and the run ends with the
-    generator of its best epoch on them, measured here again."""
-    write_synthetic(tmp_path / "pairs", 40, np.random.default_rng(7))
-    train.main(["--data", str(tmp_path / "pairs"), "--out", str(tmp_path / "run"), "--epochs", "12", *TINY])
+@pytest.mark.parametrize("val", ["held out", "given"])
+def test_a_run_keeps_its_best_epoch_on_val(tmp_path, capsys, val):
+    """40 pairs: with no val/, 4 are held out of training; with val/, it is used. Either way they are scored
+    after every epoch, and the run ends with the generator of its best epoch on them, measured here again."""
+    rng = np.random.default_rng(7)
+    pairs = tmp_path / "pairs"
+    write_synthetic(pairs if val == "held out" else pairs / "train", 40, rng)
+    if val == "given":
+        write_synthetic(pairs / "val", 4, rng)
+    train.main(["--data", str(pairs), "--out", str(tmp_path / "run"), "--epochs", "12", *TINY])
     measured = json.loads((tmp_path / "run" / "held_out.json").read_text())
-    assert len(measured["val_files"]) == 4 and "held out" in measured["chosen_on"]
+    assert len(measured["val_files"]) == 4 and ("held out" in measured["chosen_on"]) == (val == "held out")
     header, *rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
     scores = [float(dict(zip(header.split(","), row.split(",")))["val_iou"]) for row in rows]
     assert len(scores) == 12
     generator, _ = predict.load_run(tmp_path / "run")
     side, size = data.jitter_size(32), 32  # As training loads pairs, then the centre crop it trains at.
-    pairs = [[data.center_crop(data.resize(x, side, side), size) for x in data.read_pair(tmp_path / "pairs" / name)]
+    folder = pairs if val == "held out" else pairs / "val"
+    pairs = [[data.center_crop(data.resize(x, side, side), size) for x in data.read_pair(folder / name)]
              for name in measured["val_files"]]
     photos = np.stack([a for a, _ in pairs]) * 2 - 1
     outputs = (np.asarray(generator(photos, training=False)) + 1) / 2
     again = evaluate.pooled_colour_iou([b for _, b in pairs], np.clip(outputs, 0, 1))
     assert again == pytest.approx(max(scores), abs=1e-3)  # The same measure: the saved generator is the best.
     assert f"kept the generator of epoch {int(np.argmax(scores)) + 1}," in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("keep", [0.0, 1.0])
+def test_a_model_whose_colour_is_worse_than_none_is_said(tmp_path, capsys, keep):
+    """A generator that keeps every pixel's colour errs more than all gray on pairs that keep a small part; one
+    that keeps none ties all gray and is not warned about."""
+    split = ("val", data.list_images(write_synthetic(tmp_path / "val", 8, np.random.default_rng(3))))
+    generator = model.build_generator(32, 4)
+    head = generator.get_layer("head")
+    head.set_weights([np.zeros_like(head.get_weights()[0]), np.full_like(head.get_weights()[1], 50 * keep - 25)])
+    config = {**train.DEFAULTS, "size": 32, "ngf": 4}
+    train.held_out_comparison(generator, config, tmp_path, split, split)
+    assert ("colour is worse than none" in capsys.readouterr().out) == (keep == 1.0)
