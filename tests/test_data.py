@@ -361,3 +361,18 @@ def test_red_style_keeps_the_mostly_red_cut_outs():
     assert {"flower__rose", "vehicle__fire_engine", "object__balloon"} <= kept["red"]
     assert not {"flower__tulip", "instrument__musical_keyboard", "food__lemon"} & kept["red"]
     assert "flower__tulip" in kept["objects"] and "vehicle__fire_engine" not in kept["objects"]
+
+
+def test_hue_style_keeps_orange_and_fades_at_the_range_edges():
+    """make_hue.py's selective colour: red, orange and amber keep colour, green and blue do not, and a hue
+    just past the range keeps part of it."""
+    sys.path.insert(0, str(ROOT / "datasets"))
+    import make_hue
+
+    def hue(degrees):  # A saturated pixel of that hue, through OpenCV's own HSV.
+        return cv2.cvtColor(np.array([[[degrees, 1.0, 0.8]]], np.float32), cv2.COLOR_HSV2RGB)
+
+    edge = make_hue.KEPT_HUES[1] + make_hue.FADE / 2
+    masks = {d: float(make_hue.hue_mask(hue(d))[0, 0, 0]) for d in (350, 0, 30, 40, edge, 120, 220)}
+    assert masks[350] == masks[0] == masks[30] == masks[40] == 1.0
+    assert masks[120] == masks[220] == 0.0 and masks[edge] == pytest.approx(0.5, abs=0.02)
