@@ -541,35 +541,9 @@ def appearance(a, b, probability):
     return change(a), change(b)
 
 
-# Two chroma axes beside LUMA (YIQ's I and Q): a turn in their plane keeps every pixel's luminance and every gray.
-CHROMA_AXES = ((0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
-
-
-def hue_turn(a, b, probability):
-    """On a batch of pairs in [-1, 1]: with the given probability, turn every hue of a pair by one random angle,
-    photo and target alike: a red coat turns green, a yellow sunflower blue, its gray surroundings stay as they
-    are. The turn keeps luminance and gray, so it commutes with splash (the target stays exact) and which pixels
-    keep colour does not change: which kind of thing keeps its colour must be told by its shape."""
-    import tensorflow as tf  # The training pipeline's ops: TensorFlow loads only when a run trains.
-
-    to_yiq = np.float32([LUMA, *CHROMA_AXES])
-    from_chroma = tf.constant(np.linalg.inv(to_yiq)[:, 1:].T)  # 2 x 3: (I, Q) back to RGB.
-    count = tf.shape(a)[0]
-    angle = tf.random.uniform([count, 1, 1, 1], -math.pi, math.pi)
-    cos, sin = tf.cos(angle), tf.sin(angle)
-    changed = tf.random.uniform([count, 1, 1, 1]) < probability
-
-    def turn(x):
-        i, q = (tf.reduce_sum(x * axis, -1, keepdims=True) for axis in CHROMA_AXES)
-        turned = tf.concat([cos * i - sin * q, sin * i + cos * q], -1)
-        return tf.where(changed, luminance(x) + tf.tensordot(turned, from_chroma, 1), x)
-    return turn(a), turn(b)
-
-
-def make_dataset(inputs, targets, size, batch_size, *, shuffle=True, seed=None, mix=0.0, paste=0.0, vary=0.0,
-                 hue=0.0):
+def make_dataset(inputs, targets, size, batch_size, *, shuffle=True, seed=None, mix=0.0, paste=0.0, vary=0.0):
     """A tf.data pipeline over decoded pairs: shuffle, jitter (or centre crop), [-1, 1], batch, [cut-mix, copy-paste,
-    appearance changes, hue turns], prefetch.
+    appearance changes], prefetch.
 
     When shuffling (training) it repeats for ever: fit takes steps_per_epoch steps from one iterator, because
     a new iterator each epoch costs Keras more than a second on a CPU, a quarter of a demo epoch."""
@@ -589,8 +563,6 @@ def make_dataset(inputs, targets, size, batch_size, *, shuffle=True, seed=None, 
         dataset = dataset.map(lambda a, b: copy_paste(a, b, paste), num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle and vary:
         dataset = dataset.map(lambda a, b: appearance(a, b, vary), num_parallel_calls=tf.data.AUTOTUNE)
-    if shuffle and hue:
-        dataset = dataset.map(lambda a, b: hue_turn(a, b, hue), num_parallel_calls=tf.data.AUTOTUNE)
     return (dataset.repeat() if shuffle else dataset).prefetch(tf.data.AUTOTUNE)
 
 

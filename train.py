@@ -45,7 +45,6 @@ DEFAULTS = dict(
     mix=0.5,  # Cut-mix shows objects on backgrounds they were never composed with.
     paste=0.0,  # Copy-paste alone moved the new-drawing val split within its seeds' spread (5-minute screens).
     vary=0.0,  # Appearance changes: screened only together with other drawings and copy-paste so far.
-    hue=0.0,
     lr=1e-3,  # Above the paper's 2e-4: the mask's cross-entropy trains faster with it in a short budget.
     decay=0.5,  # The paper's schedule: constant, then linearly to 0 over the last half.
     loss="bce",  # Its gradient does not vanish where the mask is confidently wrong (a missed violin).
@@ -59,7 +58,7 @@ MASK_LOSSES = ("colour", "bce")  # They measure the error of a mask, so they nee
 # Options that a resumed run may change; every other option comes from the run's config.json.
 RESUMABLE = ("epochs", "minutes")
 # Options added since the first runs, at the values those runs had, so that they can still be resumed.
-ADDED = dict(init=None, paste=0.0, vary=0.0, hue=0.0)
+ADDED = dict(init=None, paste=0.0, vary=0.0)
 VAL_SHARE = 0.1  # Of the training pairs, held out to choose on when the data has no val/ split,
 MIN_PAIRS_FOR_VAL = 10  # if there are at least this many.
 ARCHITECTURE = ("size", "ngf", "head", "input")  # What --init takes from its run: its weights fix them.
@@ -74,7 +73,6 @@ RULES = {
     "mix": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "paste": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "vary": ("from 0 to 1", lambda v: 0 <= v <= 1),
-    "hue": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "lr": ("a positive number", lambda v: 0 < v < math.inf),
     "decay": ("from 0 to 1", lambda v: 0 <= v <= 1),
     "loss_weight": ("a number from 0 up", lambda v: 0 <= v < math.inf),
@@ -112,8 +110,6 @@ def make_parser(argument_default=None):
         "turned and scaled, with their target (copy-paste)")
     add("--vary", type=float, help="probability of changing a pair's contrast, brightness and saturation and "
         "adding gray noise, to photo and target alike")
-    add("--hue", type=float, help="probability of turning all hues of a pair by one random angle, photo and "
-        "target alike, so that shape, not colour, tells what keeps its colour")
     add("--lr", type=float, help="Adam learning rate of both networks (the paper's is 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
         "at the end, as in the paper (0: constant); with --minutes, of this invocation's budget")
@@ -380,7 +376,7 @@ def train_in_precision(config, run_dir, *, strategy, chief, resume, verbose):
     # Made before the networks, so that its random crops and boxes draw the same seeds as they always have. The
     # batch is global: under a strategy, fit splits each batch across the replicas.
     dataset = make_dataset(photos, targets, config["size"], config["batch_size"], seed=config["seed"],
-                           mix=config["mix"], paste=config["paste"], vary=config["vary"], hue=config["hue"])
+                           mix=config["mix"], paste=config["paste"], vary=config["vary"])
     generator, gan = build(config, strategy, resume)
     with strategy.scope() if strategy else contextlib.nullcontext():
         fit(gan, config, run_dir, dataset, steps=max(1, len(photos) // config["batch_size"]), samples=samples,

@@ -125,21 +125,6 @@ def test_appearance_changes_keep_the_target_exact_and_which_pixels_keep_colour()
     assert (kept == varied).mean() > 0.99
 
 
-def test_hue_turns_keep_the_target_exact_and_each_pixel_s_gray():
-    import tensorflow as tf
-
-    a, b = exact_batch(4)
-    tf.random.set_seed(4)
-    turned_a, turned_b = (np.asarray(x) for x in data.hue_turn(tf.constant(a), tf.constant(b), 1.0))
-    assert is_exact(turned_a, turned_b)
-    np.testing.assert_allclose(data.luminance(turned_a), data.luminance(a), atol=1e-5)
-    kept, turned = (np.asarray(data.target_mask(x, y)[0]) > 0.5 for x, y in ((a, b), (turned_a, turned_b)))
-    assert (kept == turned).mean() > 0.99
-    colour = np.abs(a - data.luminance(a)).max(-1) > 0.2  # Where a hue is defined,
-    assert np.median(np.abs(turned_a - a).max(-1)[colour]) > 0.1  # it turned.
-    np.testing.assert_array_equal(data.hue_turn(tf.constant(a), tf.constant(b), 0.0)[0].numpy(), a)
-
-
 def test_dataset_yields_unit_range_batches(tmp_path):
     """uint8 0 and 255 become exactly -1 and 1; training repeats for ever, evaluation passes once."""
     white, black = np.full((5, 36, 36, 3), 255, np.uint8), np.zeros((5, 36, 36, 3), np.uint8)
