@@ -1,9 +1,12 @@
 """pix2pix in Keras 3 (Isola et al. 2017): a U-Net generator, a 70x70 PatchGAN discriminator and their training.
 
-The generator has two heads:
+The generator has three heads:
 - "mask": a sigmoid mask, and the output is data.splash(input, mask): every colour comes from the photo itself,
   the rest is exactly gray. The default for colour input.
 - "rgb": the paper's tanh RGB output, needed when the input is gray and colour must be invented.
+- "chroma": for gray input too, a sigmoid mask (where colour goes) and a tanh colour (which colour) apart; the
+  output is the input's gray plus the colour's chroma where the mask is over 0.5, so where the network cannot
+  tell where colour goes, it says so (mask under 0.5) and leaves gray.
 Depth follows the image size (log2(size) down-sampling steps, as the paper's 8 at 256 px) and width follows
 `ngf`/`ndf`, so the tests' 32 px models and the paper's 256 px model are the same code.
 """
@@ -18,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data import (CHROMA_FLOOR, atomic_path, colour_strength, quiet_stderr, remove_stale_temporaries, splash,
-                  target_mask, write_atomic, write_image)
+from data import (CHROMA_FLOOR, atomic_path, colour_strength, luminance, quiet_stderr, remove_stale_temporaries,
+                  splash, target_mask, write_atomic, write_image)
 
 # The one place Keras is imported: the backend pinned, TensorFlow's start-up log kept out of the tools' output.
 # Other modules take Keras from here (`from model import keras`), so the order of imports never matters.
@@ -84,8 +87,8 @@ def build_generator(size=256, ngf=64, head="mask", dropout=0.5):
     in its first three blocks and skip connections, as in the paper. The innermost block has no BatchNorm (as in
     the paper's code): it sees 1x1 maps, and with a batch of one, BatchNorm would zero them.
     """
-    if head not in ("mask", "rgb"):
-        raise ValueError(f"head must be 'mask' or 'rgb', not {head!r}")
+    if head not in ("mask", "rgb", "chroma"):
+        raise ValueError(f"head must be 'mask', 'rgb' or 'chroma', not {head!r}")
     depth = unet_depth(size)
     widths = [min(ngf * 2**i, ngf * 8) for i in range(depth)]
     inputs = keras.Input((size, size, 3), name="photo")
@@ -97,11 +100,18 @@ def build_generator(size=256, ngf=64, head="mask", dropout=0.5):
     for i, (width, skip) in enumerate(zip(reversed(widths[:-1]), reversed(skips))):
         x = upsample(x, width, dropout=dropout if i < 3 else 0.0)  # Back to the skip's size and width.
         x = layers.Concatenate()([x, skip])
-    channels, activation = (1, "sigmoid") if head == "mask" else (3, "tanh")
+    channels = {"mask": 1, "rgb": 3, "chroma": 4}[head]
     x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=init(),
                                name="head")(x)
-    x = layers.Activation(activation, dtype="float32", name=head)(x)  # size x size x channels, float32.
-    outputs = splash(inputs, x) if head == "mask" else x
+    if head == "chroma":  # size x size x 1 and x 3, float32.
+        mask = layers.Activation("sigmoid", dtype="float32", name="where")(x[..., :1])
+        colour = layers.Activation("tanh", dtype="float32", name="colour")(x[..., 1:])
+        # Colour where the mask says more likely than not, exactly gray elsewhere: the least chroma error for a
+        # calibrated mask (the cross-entropy trains it; the loss never looks through this step).
+        outputs = luminance(inputs) + ops.round(mask) * (colour - luminance(colour))
+    else:
+        x = layers.Activation("sigmoid" if head == "mask" else "tanh", dtype="float32", name=head)(x)
+        outputs = splash(inputs, x) if head == "mask" else x
     return keras.Model(inputs, outputs, name=f"generator_{head}")
 
 
@@ -171,7 +181,19 @@ def mask_cross_entropy(outputs, targets, photos, head_logits):
     return ops.mean(weight * ops.binary_crossentropy(wanted, logits, from_logits=True))
 
 
-LOSSES = {"image": image_l1, "colour": colour_l1, "bce": mask_cross_entropy}
+def where_cross_entropy(outputs, targets, photos, head_logits):
+    """For the chroma head: the cross-entropy of its mask against where the target has colour, and the L1 of its
+    colour's chroma against the target's there. Each part learns one thing: the mask how likely colour is, so
+    that a pixel it cannot tell stays near 0 (gray), and the colour which colour, wherever there is one."""
+    targets = ops.cast(targets, "float32")
+    wanted = ops.minimum(colour_strength(targets) / CHROMA_FLOOR, 1.0)
+    logits = ops.cast(head_logits, "float32")
+    colour = ops.tanh(logits[..., 1:])
+    error = ops.sum(ops.abs(colour - luminance(colour) - (targets - luminance(targets))), axis=-1)
+    return ops.mean(ops.binary_crossentropy(wanted, logits[..., 0], from_logits=True)) + ops.mean(wanted * error)
+
+
+LOSSES = {"image": image_l1, "colour": colour_l1, "bce": mask_cross_entropy, "where": where_cross_entropy}
 
 
 class Pix2Pix(keras.Model):
@@ -344,33 +366,33 @@ class SampleGrid(keras.callbacks.Callback):
 
 class KeepBest(keras.callbacks.Callback):
     """Score the generator after each epoch on held-out pairs (uint8 photos and targets at the jitter size,
-    centre-cropped to `size`) with `score(targets, outputs)` (float images in [0, 1]; train.py passes
-    evaluate's pooled colour IoU), as `val_iou` in the logs. At the end the generator takes the weights of the
-    best epoch, so a run on few pairs ends where it generalised best, not where it had learnt its pairs by heart.
-    Put it first among the callbacks, so the others log its score."""
+    centre-cropped to `size`) by a criterion (name in the logs, measure(targets, outputs) on float images in
+    [0, 1], and max or min: which value is best; train.py's `criterion`). At the end the generator takes the
+    weights of the best epoch, so a run on few pairs ends where it generalised best, not where it had learnt its
+    pairs by heart. Put it first among the callbacks, so the others log its score."""
 
-    def __init__(self, photos, targets, size, score):
+    def __init__(self, photos, targets, size, criterion):
         super().__init__()
         top = (photos.shape[1] - size) // 2
         crop = (slice(None), slice(top, top + size), slice(top, top + size))
         self.photos = photos[crop].astype(np.float32) / 127.5 - 1
         self.targets = targets[crop].astype(np.float32) / 255
-        self.score = score
-        self.best = (-1.0, 0, None)  # (score, epoch, weights)
+        self.name, self.measure, self.choose = criterion
+        self.best = (None, 0, None)  # (score, epoch, weights)
 
     def on_epoch_end(self, epoch, logs=None):
         outputs = (np.asarray(self.model.generator(self.photos, training=False), np.float32) + 1) / 2
-        score = self.score(self.targets, np.clip(outputs, 0, 1))
+        score = self.measure(self.targets, np.clip(outputs, 0, 1))
         if logs is not None:
-            logs["val_iou"] = score
-        if score > self.best[0]:
+            logs[self.name] = score
+        if self.best[0] is None or self.choose(score, self.best[0]) == score:
             self.best = (score, epoch + 1, self.model.generator.get_weights())
 
     def on_train_end(self, logs=None):
         score, epoch, weights = self.best
         if weights is not None:
             self.model.generator.set_weights(weights)
-            print(f"kept the generator of epoch {epoch}, the best on the held-out pairs (pooled IoU {score:.3f})")
+            print(f"kept the generator of epoch {epoch}, the best on the held-out pairs ({self.name} {score:.3f})")
 
 
 class LinearDecay(keras.callbacks.Callback):

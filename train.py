@@ -96,8 +96,9 @@ def make_parser(argument_default=None):
     add("--precision", choices=("auto", "float32", "bfloat16"), help="bfloat16: mixed precision, faster on "
         "some CPUs with native bfloat16 (AVX512_BF16, AMX); auto: the faster of the two, timed on a few steps at "
         "start, on such CPUs; float32 elsewhere")
-    add("--head", choices=("mask", "rgb"), help="mask: keep or drop the photo's own colour; rgb: the paper's "
-        "output, which invents colour (needed for --input gray)")
+    add("--head", choices=("mask", "rgb", "chroma"), help="mask: keep or drop the photo's own colour; rgb: the "
+        "paper's output, which invents colour (needed for --input gray); chroma: invents colour too, with a mask of "
+        "where apart, so that it can leave gray where it cannot tell (learns with --loss where)")
     add("--input", choices=("colour", "gray"), help="what the network sees of A: the photo or its gray")
     add("--direction", choices=("AtoB", "BtoA"), help="learn A -> B or B -> A")
     add("--ngf", type=int, help="generator width: filters of its first layer (the paper's is 64)")
@@ -113,9 +114,11 @@ def make_parser(argument_default=None):
     add("--lr", type=float, help="Adam learning rate of both networks (the paper's is 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
         "at the end, as in the paper (0: constant); with --minutes, of this invocation's budget")
-    add("--loss", choices=("image", "colour", "bce"), help="the loss beside the GAN loss. image: the paper's L1 "
-        "on the output image; colour: the L1 of the mask wherever the photo has colour; bce: the cross-entropy "
-        "of the mask against the target's, wherever the photo has colour (colour and bce need --head mask)")
+    add("--loss", choices=("image", "colour", "bce", "where"), help="the loss beside the GAN loss. image: the "
+        "paper's L1 on the output image; colour: the L1 of the mask wherever the photo has colour; bce: the "
+        "cross-entropy of the mask against the target's, wherever the photo has colour (colour and bce need --head "
+        "mask); where: the chroma head's, the cross-entropy of its mask against where the target has colour and "
+        "the L1 of its colour there")
     add("--loss-weight", type=float, help="weight of --loss against the GAN loss (the paper's is 100)")
     add("--seed", type=int, help="random seed")
     add("--minutes", type=float, help="stop cleanly after this many minutes of training (0: no limit, only "
@@ -162,7 +165,9 @@ def make_config(given, out, resume):
     if config["loss"] in MASK_LOSSES and config["head"] != "mask":
         if "loss" in given:
             raise ValueError(f"--loss {config['loss']} needs --head mask: it measures the error of a mask")
-        config["loss"] = "image"
+        config["loss"] = "where" if config["head"] == "chroma" else "image"
+    if (config["loss"] == "where") != (config["head"] == "chroma"):
+        raise ValueError("--head chroma learns with --loss where, and --loss where needs --head chroma")
     config["data"] = str(Path(config["data"]).resolve())  # So that --resume works from any folder.
     run_dir = Path(out) if out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     if (run_dir / "config.json").exists():
@@ -324,6 +329,15 @@ def build(config, strategy, resume=False):
     return generator, gan
 
 
+def criterion(config):
+    """(name in the logs, its value in an evaluate summary, max or min): what a run chooses its best epoch and its
+    test-time mode by, on val. A mask head keeps or drops the photo's own colour: pooled colour IoU, higher is
+    better. A head that invents colour: chroma error, lower is better, since IoU counts a wrong colour as a hit."""
+    if config["head"] == "mask":
+        return "val_iou", lambda summary: summary["pooled_colour_iou"], max
+    return "val_chroma_error", lambda summary: summary["chroma_error"]["mean"], min
+
+
 def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose, val_arrays=None):
     """Train from the last checkpoint (with `resume`) until --epochs or --minutes; with `val_arrays` (the val
     split's photos and targets), end with the generator of the epoch that scored best on them."""
@@ -332,8 +346,11 @@ def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose
 
     sample = next(iter(make_dataset(*samples, config["size"], 4, shuffle=False)))
     initial_epoch = model.restore(gan, run_dir) if resume else 0
-    callbacks = [] if val_arrays is None else [
-        model.KeepBest(*val_arrays, config["size"], score=evaluate.pooled_colour_iou)]
+    name, value_of, choose = criterion(config)
+
+    def measure(targets, outputs):
+        return value_of(evaluate.summarize(list(map(evaluate.score, targets, outputs))))
+    callbacks = [] if val_arrays is None else [model.KeepBest(*val_arrays, config["size"], (name, measure, choose))]
     if chief:  # Before the checkpoint: a kill between the two leaves a row that restore() drops.
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
                       keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False)]
@@ -423,7 +440,9 @@ def held_out_comparison(generator, config, run_dir, val, test):
         how = {"model": (generator, {**config, "test_mode": mode})}
         scores[mode] = summary(val, **how)
         tested[mode] = scores[mode] if test == val else summary(test, **how)
-    test_mode = max(scores, key=lambda mode: scores[mode]["pooled_colour_iou"])
+    name, value_of, choose = criterion(config)
+    value = {mode: value_of(summary) for mode, summary in scores.items()}
+    test_mode = choose(scores, key=value.get)
     error, gray_error = (s["chroma_error"]["mean"] for s in (scores[test_mode], summary(val, baseline="gray")))
     if error > gray_error:
         print(f"warning: on {val[0]} the model's colour is worse than none (chroma error {error:.2f}, all gray "
@@ -431,9 +450,8 @@ def held_out_comparison(generator, config, run_dir, val, test):
     results = {"model": tested[test_mode]}
     for baseline in ("identity", "gray"):
         results[f"{baseline} (baseline)"] = summary(test, baseline=baseline)
-    print(f"\nTest-time mode {test_mode}, chosen on {val[0]} (pooled colour IoU "
-          f"{scores['eval']['pooled_colour_iou']:.3f} in eval mode, {scores['train']['pooled_colour_iou']:.3f} in "
-          f"train mode). Held-out split {test[0]}:")
+    print(f"\nTest-time mode {test_mode}, chosen on {val[0]} ({name} {value['eval']:.3f} in eval mode, "
+          f"{value['train']:.3f} in train mode). Held-out split {test[0]}:")
     print(evaluate.format_table(results))
     measured = {"test_mode": test_mode, "chosen_on": val[0], "val_files": [p.name for p in val[1]],
                 "by_test_mode": scores, "reported_on": test[0], "results": results}

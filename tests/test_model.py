@@ -9,6 +9,7 @@ import pytest
 import data
 import model
 import predict
+from conftest import TINY, TINY_EPOCHS
 
 
 def test_tiny_model_beats_both_baselines_on_held_out_pairs(tiny_run):
@@ -35,6 +36,39 @@ def test_saved_generator_loads_with_keras_alone_and_predicts_identically(tiny_ru
                    env={**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": ""})
     generator, _ = predict.load_run(run_dir)
     assert np.array_equal(np.load(tmp_path / "y.npy"), np.asarray(generator(x, training=False)))
+
+
+def test_chroma_head_on_gray_input_beats_all_gray(synthetic_data, tmp_path):
+    """Seeing only the gray of 64 synthetic photos, the chroma head must learn where colour goes (the discs)
+    and which (their gray level tells red, green or blue apart), for less chroma error than all gray."""
+    import train
+
+    results = train.main(["--data", str(synthetic_data), "--out", str(tmp_path / "run"), "--epochs",
+                          str(2 * TINY_EPOCHS), "--input", "gray", "--head", "chroma", *TINY])
+    error = {name: results[name]["chroma_error"]["mean"] for name in ("model", "gray (baseline)")}
+    assert error["model"] < 0.9 * error["gray (baseline)"]
+
+
+def test_where_cross_entropy_learns_where_the_target_has_colour_and_which():
+    """~0 for a confident right mask with the target's colour; large for a confident wrong mask; a wrong colour
+    costs only where the target has colour."""
+    rng = np.random.default_rng(0)
+    photos = np.repeat(rng.uniform(-1, 1, (2, 8, 8, 1)), 3, -1).astype(np.float32)  # Gray input.
+    colour = rng.uniform(-0.8, 0.8, (2, 8, 8, 3)).astype(np.float32)
+    wanted = np.zeros((2, 8, 8, 1), np.float32)
+    wanted[:, 4:] = 1  # The bottom half keeps colour.
+    targets = data.luminance(colour) + wanted * (colour - data.luminance(colour))
+    right = np.concatenate([np.where(wanted > 0.5, 10.0, -10.0), np.arctanh(colour)], -1).astype(np.float32)
+    assert float(model.where_cross_entropy(None, targets, photos, right)) < 1e-3
+    wrong_mask = right.copy()
+    wrong_mask[..., 0] *= -1
+    assert float(model.where_cross_entropy(None, targets, photos, wrong_mask)) > 4
+    wrong_colour_where_gray = right.copy()
+    wrong_colour_where_gray[:, :4, :, 1:] = 0
+    assert float(model.where_cross_entropy(None, targets, photos, wrong_colour_where_gray)) < 1e-3
+    wrong_colour_where_kept = right.copy()
+    wrong_colour_where_kept[:, 4:, :, 1:] = 0
+    assert float(model.where_cross_entropy(None, targets, photos, wrong_colour_where_kept)) > 0.1
 
 
 def test_paper_generator_has_the_paper_shape():

@@ -104,6 +104,11 @@ def test_bad_options_are_clear_errors(tmp_path):
     for loss in train.MASK_LOSSES:
         with pytest.raises(ValueError, match="--head mask"):
             train.make_config({"loss": loss, "head": "rgb"}, None, False)
+    config, _ = train.make_config({"input": "gray", "head": "chroma"}, str(tmp_path / "run"), False)
+    assert config["loss"] == "where"  # The chroma head's own loss when none is given;
+    for given in ({"head": "chroma", "loss": "image"}, {"head": "rgb", "loss": "where"}):
+        with pytest.raises(ValueError, match="--loss where"):  # with any other, or on another head, refused.
+            train.make_config(given, str(tmp_path / "run"), False)
     with pytest.raises(ValueError, match="nothing to resume"):
         train.make_config({}, str(tmp_path / "none"), True)
 
@@ -169,31 +174,35 @@ def test_step_seconds_times_a_real_step_and_leaves_the_policy_alone():
     assert model.keras.mixed_precision.global_policy().name == policy
 
 
-@pytest.mark.parametrize("val", ["held out", "given"])
-def test_a_run_keeps_its_best_epoch_on_val(tmp_path, capsys, val):
+@pytest.mark.parametrize("val, head", [("held out", "mask"), ("given", "mask"), ("given", "chroma")])
+def test_a_run_keeps_its_best_epoch_on_val(tmp_path, capsys, val, head):
     """40 pairs: with no val/, 4 are held out of training; with val/, it is used. Either way they are scored
-    after every epoch, and the run ends with the generator of its best epoch on them, measured here again."""
+    after every epoch, and the run ends with the generator of its best epoch on them, measured here again: by
+    pooled colour IoU for a mask head, by chroma error for a head that invents colour (gray input)."""
     rng = np.random.default_rng(7)
     pairs = tmp_path / "pairs"
     write_synthetic(pairs if val == "held out" else pairs / "train", 40, rng)
     if val == "given":
         write_synthetic(pairs / "val", 4, rng)
-    train.main(["--data", str(pairs), "--out", str(tmp_path / "run"), "--epochs", "12", *TINY])
+    gray = ["--input", "gray", "--head", "chroma"] if head == "chroma" else []
+    train.main(["--data", str(pairs), "--out", str(tmp_path / "run"), "--epochs", "12", *TINY, *gray])
     measured = json.loads((tmp_path / "run" / "held_out.json").read_text())
     assert len(measured["val_files"]) == 4 and ("held out" in measured["chosen_on"]) == (val == "held out")
+    name, value_of, best = train.criterion({"head": head})
     header, *rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
-    scores = [float(dict(zip(header.split(","), row.split(",")))["val_iou"]) for row in rows]
-    assert len(scores) == 12
+    scores = [float(dict(zip(header.split(","), row.split(",")))[name]) for row in rows]
+    assert len(scores) == 12 and len(set(scores)) > 1
     generator, _ = predict.load_run(tmp_path / "run")
-    side, size = data.jitter_size(32), 32  # As training loads pairs, then the centre crop it trains at.
+    side, size = data.jitter_size(32), 32  # As training loads pairs (uint8), then the centre crop it trains at.
     folder = pairs if val == "held out" else pairs / "val"
-    pairs = [[data.center_crop(data.resize(x, side, side), size) for x in data.read_pair(folder / name)]
-             for name in measured["val_files"]]
-    photos = np.stack([a for a, _ in pairs]) * 2 - 1
-    outputs = (np.asarray(generator(photos, training=False)) + 1) / 2
-    again = evaluate.pooled_colour_iou([b for _, b in pairs], np.clip(outputs, 0, 1))
-    assert again == pytest.approx(max(scores), abs=1e-3)  # The same measure: the saved generator is the best.
-    assert f"kept the generator of epoch {int(np.argmax(scores)) + 1}," in capsys.readouterr().out
+    pairs = [[data.center_crop(data.to_uint(data.resize(x, side, side)), size) / 255 for x in
+              (data.prepare_input(a, "gray" if gray else "colour"), b)]
+             for a, b in (data.read_pair(folder / name) for name in measured["val_files"])]
+    outputs = np.asarray(generator(np.stack([a for a, _ in pairs]) * 2 - 1, training=False))
+    outputs = np.clip((outputs + 1) / 2, 0, 1)
+    again = value_of(evaluate.summarize([evaluate.score(b, output) for (_, b), output in zip(pairs, outputs)]))
+    assert again == pytest.approx(best(scores), abs=1e-3)  # The same measure: the saved generator is the best.
+    assert f"kept the generator of epoch {scores.index(best(scores)) + 1}," in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("keep", [0.0, 1.0])
