@@ -385,7 +385,7 @@ class KeepBest(keras.callbacks.Callback):
         score = self.measure(self.targets, np.clip(outputs, 0, 1))
         if logs is not None:
             logs[self.name] = score
-        if self.best[0] is None or self.choose(score, self.best[0]) == score:
+        if self.best[0] is None or self.choose(self.best[0], score) != self.best[0]:  # A tie keeps the first.
             self.best = (score, epoch + 1, self.model.generator.get_weights())
 
     def on_train_end(self, logs=None):
