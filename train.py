@@ -330,12 +330,14 @@ def build(config, strategy, resume=False):
 
 
 def criterion(config):
-    """(name in the logs, its value in an evaluate summary, max or min): what a run chooses its best epoch and its
-    test-time mode by, on val. A mask head keeps or drops the photo's own colour: pooled colour IoU, higher is
-    better. A head that invents colour: chroma error, lower is better, since IoU counts a wrong colour as a hit."""
+    """(name in the logs, measure(targets, outputs), the same measure in an evaluate summary, max or min): what a
+    run chooses its best epoch and its test-time mode by, on val. A mask head keeps or drops the photo's own
+    colour: pooled colour IoU, higher is better. A head that invents colour: chroma error, lower is better,
+    since IoU counts a wrong colour as a hit."""
     if config["head"] == "mask":
-        return "val_iou", lambda summary: summary["pooled_colour_iou"], max
-    return "val_chroma_error", lambda summary: summary["chroma_error"]["mean"], min
+        return "val_iou", evaluate.pooled_colour_iou, lambda summary: summary["pooled_colour_iou"], max
+    return ("val_chroma_error", lambda targets, outputs: float(np.mean(list(map(evaluate.chroma_error, targets,
+            outputs)))), lambda summary: summary["chroma_error"]["mean"], min)
 
 
 def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose, val_arrays=None):
@@ -346,10 +348,7 @@ def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose
 
     sample = next(iter(make_dataset(*samples, config["size"], 4, shuffle=False)))
     initial_epoch = model.restore(gan, run_dir) if resume else 0
-    name, value_of, choose = criterion(config)
-
-    def measure(targets, outputs):
-        return value_of(evaluate.summarize(list(map(evaluate.score, targets, outputs))))
+    name, measure, _, choose = criterion(config)
     callbacks = [] if val_arrays is None else [model.KeepBest(*val_arrays, config["size"], (name, measure, choose))]
     if chief:  # Before the checkpoint: a kill between the two leaves a row that restore() drops.
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=initial_epoch > 0),
@@ -440,7 +439,7 @@ def held_out_comparison(generator, config, run_dir, val, test):
         how = {"model": (generator, {**config, "test_mode": mode})}
         scores[mode] = summary(val, **how)
         tested[mode] = scores[mode] if test == val else summary(test, **how)
-    name, value_of, choose = criterion(config)
+    name, _, value_of, choose = criterion(config)
     value = {mode: value_of(summary) for mode, summary in scores.items()}
     test_mode = choose(scores, key=value.get)
     error, gray_error = (s["chroma_error"]["mean"] for s in (scores[test_mode], summary(val, baseline="gray")))

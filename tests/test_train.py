@@ -188,7 +188,7 @@ def test_a_run_keeps_its_best_epoch_on_val(tmp_path, capsys, val, head):
     train.main(["--data", str(pairs), "--out", str(tmp_path / "run"), "--epochs", "12", *TINY, *gray])
     measured = json.loads((tmp_path / "run" / "held_out.json").read_text())
     assert len(measured["val_files"]) == 4 and ("held out" in measured["chosen_on"]) == (val == "held out")
-    name, value_of, best = train.criterion({"head": head})
+    name, measure, _, best = train.criterion({"head": head})
     header, *rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
     scores = [float(dict(zip(header.split(","), row.split(",")))[name]) for row in rows]
     assert len(scores) == 12 and len(set(scores)) > 1
@@ -200,7 +200,7 @@ def test_a_run_keeps_its_best_epoch_on_val(tmp_path, capsys, val, head):
              for a, b in (data.read_pair(folder / name) for name in measured["val_files"])]
     outputs = np.asarray(generator(np.stack([a for a, _ in pairs]) * 2 - 1, training=False))
     outputs = np.clip((outputs + 1) / 2, 0, 1)
-    again = value_of(evaluate.summarize([evaluate.score(b, output) for (_, b), output in zip(pairs, outputs)]))
+    again = measure([b for _, b in pairs], outputs)
     assert again == pytest.approx(best(scores), abs=1e-3)  # The same measure: the saved generator is the best.
     assert f"kept the generator of epoch {scores.index(best(scores)) + 1}," in capsys.readouterr().out
 
