@@ -336,8 +336,11 @@ def criterion(config):
     since IoU counts a wrong colour as a hit."""
     if config["head"] == "mask":
         return "val_iou", evaluate.pooled_colour_iou, lambda summary: summary["pooled_colour_iou"], max
-    return ("val_chroma_error", lambda targets, outputs: float(np.mean(list(map(evaluate.chroma_error, targets,
-            outputs)))), lambda summary: summary["chroma_error"]["mean"], min)
+    return "val_chroma_error", mean_chroma_error, lambda summary: summary["chroma_error"]["mean"], min
+
+
+def mean_chroma_error(targets, outputs):
+    return float(np.mean([evaluate.chroma_error(target, output) for target, output in zip(targets, outputs)]))
 
 
 def fit(gan, config, run_dir, dataset, *, steps, samples, resume, chief, verbose, val_arrays=None):
