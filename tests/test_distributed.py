@@ -31,8 +31,8 @@ def test_two_workers_train_and_only_the_chief_writes(synthetic_data, tmp_path):
         config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         env = {**os.environ, "TF_CONFIG": json.dumps(config)}
         command = [sys.executable, str(ROOT / "train.py"), "--strategy", "multiworker", "--data",
-                   str(synthetic_data), "--out", str(tmp_path / f"run{index}"), "--epochs", "2",
-                   "--precision", "float32", *TINY, *WITH_D]
+                   str(synthetic_data), "--out", str(tmp_path / f"run{index}"), "--epochs", "2", *TINY,
+                   *WITH_D]
         processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                           text=True))
     outputs = [p.communicate(timeout=240)[0] for p in processes]

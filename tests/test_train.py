@@ -115,7 +115,8 @@ def test_bad_options_are_clear_errors(tmp_path):
 
 def test_init_starts_from_a_run_and_trains_on(tiny_run, synthetic_data, tmp_path):
     """--init takes the run's architecture and weights: its first epoch's loss is far below a fresh start's."""
-    common = ["--data", str(synthetic_data), "--epochs", "1", "--batch-size", "8", "--seed", "2", "--ndf", "0"]
+    common = ["--data", str(synthetic_data), "--epochs", "1", "--batch-size", "8", "--seed", "2", "--ndf", "0",
+              "--precision", "float32"]
     train.main([*common, "--out", str(tmp_path / "fresh"), "--size", "32", "--ngf", "8"])
     train.main([*common, "--out", str(tmp_path / "tuned"), "--init", str(tiny_run[0])])
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
@@ -131,7 +132,7 @@ def test_init_starts_from_a_run_and_trains_on(tiny_run, synthetic_data, tmp_path
 
 def test_an_init_run_resumes_after_its_source_run_is_gone(tiny_run, synthetic_data, tmp_path):
     shutil.copytree(tiny_run[0], tmp_path / "source")
-    common = ["--data", str(synthetic_data), "--batch-size", "8", "--ndf", "0", "--seed", "2"]
+    common = ["--data", str(synthetic_data), "--batch-size", "8", "--ndf", "0", "--seed", "2", "--precision", "float32"]
     train.main([*common, "--out", str(tmp_path / "tuned"), "--init", str(tmp_path / "source"), "--epochs", "1"])
     shutil.rmtree(tmp_path / "source")
     train.main(["--out", str(tmp_path / "tuned"), "--resume", "--epochs", "2"])
