@@ -109,8 +109,8 @@ def make_parser(argument_default=None):
         "alike (cut-mix)")
     add("--paste", type=float, help="probability of pasting another training pair's kept objects into a pair, "
         "turned and scaled, with their target (copy-paste)")
-    add("--vary", type=float, help="probability of changing a pair's contrast, brightness and saturation and "
-        "adding gray noise, to photo and target alike")
+    add("--vary", type=float, help="probability of drawing dark lines along a pair's edges, changing its "
+        "contrast, brightness and saturation and adding gray noise, to photo and target alike")
     add("--lr", type=float, help="Adam learning rate of both networks (the paper's is 2e-4)")
     add("--decay", type=float, help="fraction of training over which the learning rate falls linearly to 0 "
         "at the end, as in the paper (0: constant); with --minutes, of this invocation's budget")
