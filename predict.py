@@ -192,11 +192,16 @@ class Colourizer:
     @classmethod
     def from_run(cls, generator, config, cut=CUT):
         """The Colourizer of a run's generator and options (load_run)."""
-        from model import mask_of  # Keras, and TensorFlow with it: loaded only once a model is used.
+        import tensorflow as tf  # Loaded only once a model is used.
+
+        from model import mask_of  # Keras, likewise.
 
         network = mask_of(generator) if config["head"] == "mask" else generator
+        training = config.get("test_mode") == "train"
+        if training:  # One view at a time (batch statistics): traced once, not run op by op.
+            network = tf.function(network)
         return cls(network, size=config["size"], head=config["head"], input_mode=config["input"],
-                   training=config.get("test_mode") == "train", cut=cut)
+                   training=training, cut=cut)
 
     def network_input(self, photo):
         """What the network sees of a photo, in [-1, 1]: a copy at the scale it trained at (jitter_size: training
