@@ -373,19 +373,21 @@ def train(config, run_dir, resume=False, verbose="auto"):
     Under a multi-worker strategy only the chief writes."""
     strategy = make_strategy(config["strategy"])
     chief = is_chief()
+    loaded = load_data(config)  # Bad data stops the run before Keras loads and the precision is timed.
     import model  # Keras: loaded once training starts.
 
     config["precision"] = resolve_precision(config)
     with model.precision(config["precision"]):
-        return train_in_precision(config, run_dir, strategy=strategy, chief=chief, resume=resume, verbose=verbose)
+        return train_in_precision(config, run_dir, loaded, strategy=strategy, chief=chief, resume=resume,
+                                  verbose=verbose)
 
 
-def train_in_precision(config, run_dir, *, strategy, chief, resume, verbose):
-    """train() once Keras's dtype policy is the run's."""
+def train_in_precision(config, run_dir, loaded, *, strategy, chief, resume, verbose):
+    """train() once Keras's dtype policy is the run's, on load_data's data."""
     from model import keras  # Keras: loaded once training starts.
 
     keras.utils.set_random_seed(config["seed"])
-    photos, targets, held_out, samples, val_arrays = load_data(config)
+    photos, targets, held_out, samples, val_arrays = loaded
     if chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
