@@ -43,8 +43,9 @@ def test_chroma_head_on_gray_input_beats_all_gray(synthetic_data, tmp_path):
     and which (their gray level tells red, green or blue apart), for less chroma error than all gray."""
     import train
 
+    # 90 epochs: seeds 2 to 4 ended at 0.70 to 0.76 of all gray's error; at 60, 0.81 to 0.91 (one over 0.9).
     results = train.main(["--data", str(synthetic_data), "--out", str(tmp_path / "run"), "--epochs",
-                          str(2 * TINY_EPOCHS), "--input", "gray", "--head", "chroma", *TINY])
+                          str(3 * TINY_EPOCHS), "--input", "gray", "--head", "chroma", *TINY])
     error = {name: results[name]["chroma_error"]["mean"] for name in ("model", "gray (baseline)")}
     assert error["model"] < 0.9 * error["gray (baseline)"]
 
