@@ -535,21 +535,14 @@ def appearance(a, b, probability):
         return tf.where(changed, tf.random.uniform([count, 1, 1, 1], low, high), neutral)
     contrast, brightness, saturation = draw(0.6, 1.4, 1.0), draw(-0.25, 0.25, 0.0), draw(0.5, 1.5, 1.0)
     noise = luminance(tf.random.normal(tf.shape(a))) * draw(0.0, 0.08, 0.0)
-    # Sobel magnitude over 1.5 to 4 marks 10% to 1% of a demo photo's pixels; lines 1, 3 or 5 pixels wide.
-    shade = luminance(a)
-    edges = tf.norm(tf.image.sobel_edges(shade)[..., 0, :], axis=-1)[..., None] > draw(1.5, 4.0, 1e9)
+    # Sobel magnitude over 1.5 to 4 marks 10% to 1% of a demo photo's pixels; half the lines are thickened.
+    edges = tf.norm(tf.image.sobel_edges(luminance(a))[..., 0, :], axis=-1)[..., None] > draw(1.5, 4.0, 1e9)
     edges = tf.cast(edges, tf.float32)
-    width = tf.random.uniform([count, 1, 1, 1])
-    edges = tf.where(width < 1 / 3, edges, tf.where(width < 2 / 3, tf.nn.max_pool2d(edges, 3, 1, "SAME"),
-                                                    tf.nn.max_pool2d(edges, 5, 1, "SAME")))
+    edges = tf.where(tf.random.uniform([count, 1, 1, 1]) < 0.5, tf.nn.max_pool2d(edges, 3, 1, "SAME"), edges)
     ink = 1 - edges * (1 - draw(0.0, 0.5, 1.0))  # The factor of each pixel's distance from black.
-    # Shading flattened: the gray quantised to 2 to 6 levels (half the changed pairs), the same shift added to
-    # each pixel of photo and target, so that a drawing's shaded areas turn flat as in a flat drawing's.
-    levels = tf.floor(draw(2.0, 7.0, 0.0)) * tf.cast(tf.random.uniform([count, 1, 1, 1]) < 0.5, tf.float32)
-    flat = tf.where(levels > 0, tf.round((shade + 1) / 2 * levels) / tf.maximum(levels, 1.0) * 2 - 1, shade)
 
     def change(x):
-        x = (x + flat - shade + 1) * ink - 1
+        x = (x + 1) * ink - 1
         gray = luminance(x)
         return (gray + saturation * (x - gray)) * contrast + brightness + noise
     return change(a), change(b)
